@@ -1,0 +1,59 @@
+// Data-plane roles of the app's identity, each scoped to the one resource it is needed on.
+// No control-plane roles (Owner, Contributor) and no "Data Owner" roles.
+
+@description('Principal (object) id of the app identity.')
+param principalId string
+
+@description('Name of the storage account the app uses.')
+param storageAccountName string
+
+@description('Name of the Application Insights component the app sends telemetry to.')
+param applicationInsightsName string
+
+// Built-in role definition ids (stable across tenants).
+var roles = {
+  // Snapshot blobs, durable task hub blobs, the deployment package, user-delegation SAS.
+  storageBlobDataContributor: 'ba92f5b4-2d11-453d-a403-e96b0029c9fe'
+  // Durable task hub queues and the local-style `deployments` queue.
+  storageQueueDataContributor: '974c5e8b-45b9-4653-ba55-5f855dd0fb88'
+  // The catalog tables and the durable task hub tables.
+  storageTableDataContributor: '0a9a7e1f-b9d0-4cc4-a60d-0319b160aaa3'
+  // Entra-authenticated telemetry ingestion (local auth is disabled on the component).
+  monitoringMetricsPublisher: '3913510d-42f4-4e42-8a64-420c390055eb'
+}
+
+var storageRoles = [
+  roles.storageBlobDataContributor
+  roles.storageQueueDataContributor
+  roles.storageTableDataContributor
+]
+
+resource storageAccount 'Microsoft.Storage/storageAccounts@2025-01-01' existing = {
+  name: storageAccountName
+}
+
+resource appInsights 'Microsoft.Insights/components@2020-02-02' existing = {
+  name: applicationInsightsName
+}
+
+resource storageRoleAssignments 'Microsoft.Authorization/roleAssignments@2022-04-01' = [
+  for roleId in storageRoles: {
+    name: guid(storageAccount.id, principalId, roleId)
+    scope: storageAccount
+    properties: {
+      principalId: principalId
+      principalType: 'ServicePrincipal'
+      roleDefinitionId: subscriptionResourceId('Microsoft.Authorization/roleDefinitions', roleId)
+    }
+  }
+]
+
+resource telemetryRoleAssignment 'Microsoft.Authorization/roleAssignments@2022-04-01' = {
+  name: guid(appInsights.id, principalId, roles.monitoringMetricsPublisher)
+  scope: appInsights
+  properties: {
+    principalId: principalId
+    principalType: 'ServicePrincipal'
+    roleDefinitionId: subscriptionResourceId('Microsoft.Authorization/roleDefinitions', roles.monitoringMetricsPublisher)
+  }
+}
