@@ -1,2 +1,22 @@
-var app = WebApplication.CreateBuilder(args).Build();
-app.Run();
+using Microsoft.DurableTask.Client;
+using Pipeline;
+using Pipeline.Api;
+using Pipeline.LocalHost.Durable;
+using Pipeline.Storage;
+
+// The self-hosted twin of the Functions app: the same /api routes and the same orchestrations,
+// on a durable backend that keeps its state in Azure Storage (Azurite locally).
+var builder = WebApplication.CreateBuilder(args);
+builder.Services.AddPipeline();
+builder.Services.AddLocalDurableTask(builder.Configuration, tasks => tasks.AddPipelineTasks());
+
+var app = builder.Build();
+await app.Services.GetRequiredService<PipelineStorage>().EnsureSnapshotsContainerAsync(CancellationToken.None);
+
+app.MapPost("/api/graphql", (HttpContext http, GraphQLEndpoint endpoint, DurableTaskClient durable) => endpoint.HandleAsync(http, durable));
+app.MapGet("/api/health", () => Results.Ok(new { status = "ok" }));
+
+await app.RunAsync();
+
+/// <summary>Entry point, public so integration tests can host it in-process.</summary>
+public partial class Program;

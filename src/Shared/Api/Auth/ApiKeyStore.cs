@@ -1,0 +1,70 @@
+using System.Security.Cryptography;
+using System.Text;
+using Azure;
+using Azure.Data.Tables;
+using Microsoft.Extensions.Options;
+using Pipeline.Storage;
+
+namespace Pipeline.Api.Auth;
+
+/// <summary>
+/// Tenant API keys, stored only as their SHA-256 (table <c>apikeys</c>, row key = hash). A key is
+/// 256 random bits, so a plain hash cannot be reversed by guessing; the admin key comes from
+/// configuration and is compared in constant time.
+/// </summary>
+public sealed class ApiKeyStore(PipelineStorage storage, IOptions<PipelineOptions> options)
+{
+    public const string Table = "apikeys";
+    private const string Partition = "key";
+    private const string KeyPrefix = "pk_";
+
+    /// <summary>Creates a key for a customer and returns it; only its hash is kept.</summary>
+    public async Task<string> CreateAsync(string customerId, IReadOnlyCollection<string> roles, CancellationToken cancellationToken)
+    {
+        string key = KeyPrefix + Base64Url(RandomNumberGenerator.GetBytes(32));
+        var table = await storage.TableAsync(Table, cancellationToken).ConfigureAwait(false);
+        var entity = new TableEntity(Partition, Hash(key))
+        {
+            ["customer_id"] = customerId,
+            ["roles"] = string.Join(',', roles),
+            ["created"] = DateTimeOffset.UtcNow,
+        };
+        await table.AddEntityAsync(entity, cancellationToken).ConfigureAwait(false);
+        return key;
+    }
+
+    /// <summary>The caller a bearer key stands for, or null for an unknown key.</summary>
+    public async Task<ApiCaller?> AuthenticateAsync(string? key, CancellationToken cancellationToken)
+    {
+        if (string.IsNullOrEmpty(key) || key.Length > 256)
+        {
+            return null;
+        }
+        string? admin = options.Value.AdminKey;
+        if (!string.IsNullOrEmpty(admin) &&
+            CryptographicOperations.FixedTimeEquals(Encoding.UTF8.GetBytes(key), Encoding.UTF8.GetBytes(admin)))
+        {
+            return new ApiCaller(null, new HashSet<string>(StringComparer.Ordinal) { ApiRoles.Admin });
+        }
+        if (!key.StartsWith(KeyPrefix, StringComparison.Ordinal))
+        {
+            return null;
+        }
+        var table = await storage.TableAsync(Table, cancellationToken).ConfigureAwait(false);
+        try
+        {
+            var row = await table.GetEntityAsync<TableEntity>(Partition, Hash(key), cancellationToken: cancellationToken).ConfigureAwait(false);
+            var roles = (row.Value.GetString("roles") ?? "").Split(',', StringSplitOptions.RemoveEmptyEntries);
+            return new ApiCaller(row.Value.GetString("customer_id"), new HashSet<string>(roles, StringComparer.Ordinal));
+        }
+        catch (RequestFailedException e) when (e.Status == 404)
+        {
+            return null;
+        }
+    }
+
+    public static string Hash(string key) => Convert.ToHexStringLower(SHA256.HashData(Encoding.UTF8.GetBytes(key)));
+
+    private static string Base64Url(byte[] bytes) =>
+        Convert.ToBase64String(bytes).TrimEnd('=').Replace('+', '-').Replace('/', '_');
+}

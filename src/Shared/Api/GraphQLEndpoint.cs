@@ -1,0 +1,122 @@
+using System.Net.Http.Headers;
+using GraphQL;
+using GraphQL.Transport;
+using GraphQL.Types;
+using Microsoft.AspNetCore.Http;
+using Microsoft.DurableTask.Client;
+using Microsoft.Extensions.Logging;
+using Pipeline.Api.Auth;
+using Pipeline.Api.GraphQL;
+
+namespace Pipeline.Api;
+
+/// <summary>
+/// <c>POST /api/graphql</c>, host-agnostic: both hosts hand it the request and their durable
+/// client. No key or an unknown key is HTTP 401 before the query is even parsed.
+/// </summary>
+public sealed partial class GraphQLEndpoint(
+    ApiKeyStore keys,
+    IDocumentExecuter executer,
+    ISchema schema,
+    IGraphQLTextSerializer serializer,
+    ILogger<GraphQLEndpoint> logger)
+{
+    /// <summary>Queries are small; a larger body is refused unread.</summary>
+    public const long MaxRequestBytes = 1024 * 1024;
+
+    public async Task HandleAsync(HttpContext http, DurableTaskClient durable)
+    {
+        var ct = http.RequestAborted;
+        var caller = await keys.AuthenticateAsync(BearerKey(http.Request), ct).ConfigureAwait(false);
+        if (caller is null)
+        {
+            http.Response.Headers.WWWAuthenticate = "Bearer";
+            await WriteErrorAsync(http, StatusCodes.Status401Unauthorized, ErrorCodes.Forbidden, "An API key is required: Authorization: Bearer <key>.").ConfigureAwait(false);
+            return;
+        }
+        if (!HttpMethods.IsPost(http.Request.Method))
+        {
+            await WriteErrorAsync(http, StatusCodes.Status405MethodNotAllowed, ErrorCodes.BadInput, "Use POST with a JSON body.").ConfigureAwait(false);
+            return;
+        }
+        if (http.Request.ContentLength > MaxRequestBytes)
+        {
+            await WriteErrorAsync(http, StatusCodes.Status413PayloadTooLarge, ErrorCodes.TooLarge, "The request body is over 1 MiB.").ConfigureAwait(false);
+            return;
+        }
+
+        GraphQLRequest? request;
+        try
+        {
+            using var body = new MemoryStream();
+            await CopyBoundedAsync(http.Request.Body, body, ct).ConfigureAwait(false);
+            body.Position = 0;
+            request = await serializer.ReadAsync<GraphQLRequest>(body, ct).ConfigureAwait(false);
+        }
+        catch (Exception e) when (e is System.Text.Json.JsonException or InvalidDataException or NotSupportedException)
+        {
+            await WriteErrorAsync(http, StatusCodes.Status400BadRequest, ErrorCodes.BadInput, "The body must be JSON: {\"query\": \"...\", \"variables\": {...}}.").ConfigureAwait(false);
+            return;
+        }
+
+        var result = await executer.ExecuteAsync(new ExecutionOptions
+        {
+            Schema = schema,
+            Query = request?.Query,
+            OperationName = request?.OperationName,
+            Variables = request?.Variables,
+            UserContext = new ApiUserContext(caller, durable),
+            RequestServices = http.RequestServices,
+            CancellationToken = ct,
+            UnhandledExceptionDelegate = context =>
+            {
+                if (context.OriginalException is PipelineException p)
+                {
+                    context.Exception = ApiError.From(p);
+                }
+                else
+                {
+                    LogUnhandled(logger, context.OriginalException);
+                }
+                return Task.CompletedTask;
+            },
+        }).ConfigureAwait(false);
+
+        http.Response.StatusCode = StatusCodes.Status200OK;
+        http.Response.ContentType = "application/json; charset=utf-8";
+        await serializer.WriteAsync(http.Response.Body, result, ct).ConfigureAwait(false);
+    }
+
+    private static string? BearerKey(HttpRequest request) =>
+        AuthenticationHeaderValue.TryParse(request.Headers.Authorization.ToString(), out var h)
+        && string.Equals(h.Scheme, "Bearer", StringComparison.OrdinalIgnoreCase)
+            ? h.Parameter?.Trim()
+            : null;
+
+    private static async Task CopyBoundedAsync(Stream source, Stream target, CancellationToken ct)
+    {
+        var buffer = new byte[16 * 1024];
+        long total = 0;
+        int n;
+        while ((n = await source.ReadAsync(buffer, ct).ConfigureAwait(false)) > 0)
+        {
+            total += n;
+            if (total > MaxRequestBytes)
+            {
+                throw new InvalidDataException("body too large");
+            }
+            await target.WriteAsync(buffer.AsMemory(0, n), ct).ConfigureAwait(false);
+        }
+    }
+
+    private async Task WriteErrorAsync(HttpContext http, int status, string code, string message)
+    {
+        http.Response.StatusCode = status;
+        http.Response.ContentType = "application/json; charset=utf-8";
+        var result = new ExecutionResult { Errors = [new ApiError(code, message)] };
+        await serializer.WriteAsync(http.Response.Body, result, http.RequestAborted).ConfigureAwait(false);
+    }
+
+    [LoggerMessage(Level = LogLevel.Error, Message = "Unhandled error in a GraphQL resolver")]
+    private static partial void LogUnhandled(ILogger logger, Exception exception);
+}

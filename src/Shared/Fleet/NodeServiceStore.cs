@@ -1,0 +1,74 @@
+using Azure;
+using Azure.Data.Tables;
+using Pipeline.Storage;
+
+namespace Pipeline.Fleet;
+
+/// <summary>
+/// Node services (table <c>nodeservices</c>: partition = customer id, row = node service id).
+/// Updates use the row's ETag, so two imports of one service never lose each other's version.
+/// </summary>
+public sealed class NodeServiceStore(PipelineStorage storage)
+{
+    public const string Table = "nodeservices";
+
+    public async Task<(NodeService? Service, ETag ETag)> GetAsync(string customerId, string nodeServiceId, CancellationToken cancellationToken)
+    {
+        var table = await storage.TableAsync(Table, cancellationToken).ConfigureAwait(false);
+        var row = await table.GetEntityIfExistsAsync<TableEntity>(customerId, nodeServiceId, cancellationToken: cancellationToken).ConfigureAwait(false);
+        return row.HasValue && row.Value is { } e ? (FromEntity(e), e.ETag) : (null, default);
+    }
+
+    /// <summary>
+    /// Records <paramref name="service"/> as the latest state, if the row still has
+    /// <paramref name="etag"/> (default: the row must not exist yet). False when another writer won.
+    /// </summary>
+    public async Task<bool> TrySaveAsync(NodeService service, ETag etag, CancellationToken cancellationToken)
+    {
+        var table = await storage.TableAsync(Table, cancellationToken).ConfigureAwait(false);
+        var entity = new TableEntity(service.CustomerId, service.NodeServiceId)
+        {
+            ["name"] = service.Name,
+            ["container_version"] = service.ContainerVersion,
+            ["container_image"] = service.ContainerImage,
+            ["architectures"] = string.Join(',', service.Architectures),
+        };
+        try
+        {
+            if (etag == default)
+            {
+                await table.AddEntityAsync(entity, cancellationToken).ConfigureAwait(false);
+            }
+            else
+            {
+                await table.UpdateEntityAsync(entity, etag, TableUpdateMode.Replace, cancellationToken).ConfigureAwait(false);
+            }
+            return true;
+        }
+        catch (RequestFailedException e) when (e.Status is 409 or 412)
+        {
+            return false;
+        }
+    }
+
+    /// <summary>A page of a customer's node services, ordered by name, and how many there are.</summary>
+    public async Task<(IReadOnlyList<NodeService> Page, int Total)> ListAsync(string customerId, int skip, int take, CancellationToken cancellationToken)
+    {
+        var table = await storage.TableAsync(Table, cancellationToken).ConfigureAwait(false);
+        var all = new List<NodeService>();
+        await foreach (var e in table.QueryAsync<TableEntity>(x => x.PartitionKey == customerId, cancellationToken: cancellationToken).ConfigureAwait(false))
+        {
+            all.Add(FromEntity(e));
+        }
+        all.Sort((a, b) => string.CompareOrdinal(a.Name, b.Name));
+        return (all.Skip(skip).Take(take).ToList(), all.Count);
+    }
+
+    private static NodeService FromEntity(TableEntity e) => new(
+        e.PartitionKey,
+        e.RowKey,
+        e.GetString("name") ?? "",
+        e.GetInt32("container_version"),
+        e.GetString("container_image"),
+        (e.GetString("architectures") ?? "").Split(',', StringSplitOptions.RemoveEmptyEntries));
+}

@@ -1,0 +1,93 @@
+using Microsoft.DurableTask;
+using Microsoft.Extensions.Logging;
+using Pipeline.Fleet;
+using Pipeline.Snapshots;
+
+namespace Pipeline.Imports;
+
+public sealed record CommitVersionInput(string ImportId, string CustomerId, string NodeServiceId, string Name, IReadOnlyList<ResolvedArch> Architectures);
+
+/// <summary>
+/// Step 3 of an import: commit the snapshot as the node service's next immutable version, or
+/// return the latest version when every architecture's manifest is unchanged. Safe to run twice
+/// and against a concurrent import: the version row is added once (the table refuses a second
+/// add) and the service row is updated under its ETag.
+/// </summary>
+public sealed partial class CommitVersionActivity(
+    NodeServiceStore services,
+    SnapshotRecordStore versions,
+    ImportStore imports,
+    ILogger<CommitVersionActivity> logger) : TaskActivity<CommitVersionInput, int>
+{
+    public override async Task<int> RunAsync(TaskActivityContext context, CommitVersionInput input)
+    {
+        var ct = CancellationToken.None;
+        var existing = await imports.GetAsync(input.ImportId, ct).ConfigureAwait(false);
+        if (existing?.ContainerVersion is int done)
+        {
+            return done;
+        }
+
+        var archs = input.Architectures
+            .OrderBy(a => a.Arch, StringComparer.Ordinal)
+            .Select(a => new ArchSnapshot(a.Arch, a.ImageReference, a.Manifest, a.Config, a.Layers))
+            .ToList();
+        string fingerprint = SnapshotRecordStore.Fingerprint(archs);
+
+        for (int attempt = 0; attempt < 20; attempt++)
+        {
+            var (service, etag) = await services.GetAsync(input.CustomerId, input.NodeServiceId, ct).ConfigureAwait(false);
+            int latest = service?.ContainerVersion ?? 0;
+            if (latest > 0 && await versions.GetAsync(input.NodeServiceId, latest, ct).ConfigureAwait(false) is { } current
+                && (SnapshotRecordStore.Fingerprint(current.Architectures) == fingerprint))
+            {
+                await imports.CompleteAsync(input.ImportId, latest, ct).ConfigureAwait(false);
+                LogUnchanged(logger, input.ImportId, latest);
+                return latest;
+            }
+
+            int next = latest + 1;
+            var record = new SnapshotRecord(next, input.NodeServiceId, input.ImportId, DateTimeOffset.UtcNow, archs);
+            if (!await versions.TryAddAsync(record, ct).ConfigureAwait(false))
+            {
+                var taken = await versions.GetAsync(input.NodeServiceId, next, ct).ConfigureAwait(false);
+                if (taken?.ImportId != input.ImportId)
+                {
+                    // Another import took this number and has not moved the pointer yet: bump past it.
+                    await AdvanceAsync(input, service, etag, next, archs, ct).ConfigureAwait(false);
+                    continue;
+                }
+            }
+            if (!await AdvanceAsync(input, service, etag, next, archs, ct).ConfigureAwait(false))
+            {
+                continue;
+            }
+            await imports.CompleteAsync(input.ImportId, next, ct).ConfigureAwait(false);
+            LogCommitted(logger, input.ImportId, input.NodeServiceId, next);
+            return next;
+        }
+        throw new PipelineException(ErrorCodes.Conflict, "Too many concurrent imports of this node service; try again.");
+    }
+
+    private Task<bool> AdvanceAsync(CommitVersionInput input, NodeService? service, Azure.ETag etag, int version, IReadOnlyList<ArchSnapshot> archs, CancellationToken ct)
+    {
+        if (service?.ContainerVersion >= version)
+        {
+            return Task.FromResult(true);
+        }
+        var updated = new NodeService(
+            input.CustomerId,
+            input.NodeServiceId,
+            input.Name,
+            version,
+            archs.FirstOrDefault(a => a.Arch == Oci.Architectures.Amd64)?.ImageReference ?? archs[0].ImageReference,
+            archs.Select(a => a.Arch).ToList());
+        return services.TrySaveAsync(updated, etag, ct);
+    }
+
+    [LoggerMessage(Level = LogLevel.Information, Message = "Import {ImportId}: committed {NodeServiceId} version {Version}")]
+    private static partial void LogCommitted(ILogger logger, string importId, string nodeServiceId, int version);
+
+    [LoggerMessage(Level = LogLevel.Information, Message = "Import {ImportId}: image unchanged, version {Version} kept")]
+    private static partial void LogUnchanged(ILogger logger, string importId, int version);
+}

@@ -1,0 +1,100 @@
+using Microsoft.DurableTask;
+using Microsoft.Extensions.Logging;
+using Pipeline.Oci;
+
+namespace Pipeline.Imports;
+
+/// <summary>
+/// The import: resolve every architecture in parallel, record the blobs, snapshot them in a few
+/// balanced groups, commit the version. Any failure fails the whole import with its error code,
+/// and no version is committed. Deterministic: all I/O happens in activities.
+/// </summary>
+public sealed class ImportOrchestrator : TaskOrchestrator<ImportRequest, ImportOutcome>
+{
+    /// <summary>
+    /// Blob groups per import. The in-process dispatcher runs ten work items at a time and each
+    /// group copies <see cref="SnapshotBlobsActivity.ParallelBlobs"/> blobs at once.
+    /// </summary>
+    public const int MaxGroups = 4;
+
+    private static readonly TaskOptions Retry = TaskOptions.FromRetryPolicy(new RetryPolicy(
+        maxNumberOfAttempts: 3,
+        firstRetryInterval: TimeSpan.FromSeconds(2),
+        backoffCoefficient: 2)
+    {
+        // Only transient failures are worth another attempt; a bad digest or a missing image stays so.
+        HandleFailure = failure => IsTransient(failure),
+    });
+
+    public override async Task<ImportOutcome> RunAsync(TaskOrchestrationContext context, ImportRequest input)
+    {
+        var log = context.CreateReplaySafeLogger<ImportOrchestrator>();
+        try
+        {
+            var resolved = await Task.WhenAll(input.Sources.Select(source =>
+                context.CallActivityAsync<ResolvedArch>(nameof(ResolveImageActivity), new ResolveImageInput(input.ImportId, input.CustomerId, source), Retry)));
+
+            var blobs = DistinctBlobs(input, resolved);
+            await context.CallActivityAsync<bool>(nameof(RecordBlobsActivity), new RecordBlobsInput(input.ImportId, blobs.Select(b => b.Blob).ToList()), Retry);
+
+            await Task.WhenAll(Group(blobs, MaxGroups).Select(group =>
+                context.CallActivityAsync<SnapshotBlobsResult>(nameof(SnapshotBlobsActivity), new SnapshotBlobsInput(input.ImportId, input.CustomerId, group), Retry)));
+
+            int version = await context.CallActivityAsync<int>(nameof(CommitVersionActivity),
+                new CommitVersionInput(input.ImportId, input.CustomerId, input.NodeServiceId, input.Name, resolved), Retry);
+            return new ImportOutcome(version, null, null);
+        }
+        catch (TaskFailedException e)
+        {
+            var (code, message) = PipelineException.TryParseCode(e.FailureDetails.ErrorMessage);
+            log.LogWarning("Import {ImportId} failed: {Code}", input.ImportId, code);
+            await context.CallActivityAsync<bool>(nameof(RecordImportFailedActivity), new RecordImportFailedInput(input.ImportId, code, message), Retry);
+            return new ImportOutcome(null, code, message);
+        }
+    }
+
+    /// <summary>Config and layers of every architecture, each digest once.</summary>
+    internal static List<BlobSource> DistinctBlobs(ImportRequest input, IReadOnlyList<ResolvedArch> resolved)
+    {
+        var seen = new HashSet<Digest>();
+        var result = new List<BlobSource>();
+        foreach (var arch in resolved)
+        {
+            var source = input.Sources.First(s => s.Arch == arch.Arch);
+            foreach (var blob in arch.Layers.Prepend(arch.Config))
+            {
+                if (seen.Add(blob.Digest))
+                {
+                    result.Add(new BlobSource(arch.ImageReference, source.CredentialRef, blob));
+                }
+            }
+        }
+        return result;
+    }
+
+    /// <summary>Splits blobs into at most <paramref name="groups"/> groups of similar byte counts (largest first).</summary>
+    internal static List<List<BlobSource>> Group(IReadOnlyList<BlobSource> blobs, int groups)
+    {
+        var buckets = Enumerable.Range(0, Math.Max(1, Math.Min(groups, blobs.Count))).Select(_ => (Bytes: 0L, Items: new List<BlobSource>())).ToList();
+        foreach (var blob in blobs.OrderByDescending(b => b.Blob.Size).ThenBy(b => b.Blob.Digest.Hex, StringComparer.Ordinal))
+        {
+            int lightest = 0;
+            for (int i = 1; i < buckets.Count; i++)
+            {
+                if (buckets[i].Bytes < buckets[lightest].Bytes)
+                {
+                    lightest = i;
+                }
+            }
+            buckets[lightest].Items.Add(blob);
+            buckets[lightest] = (buckets[lightest].Bytes + blob.Blob.Size, buckets[lightest].Items);
+        }
+        return buckets.Where(b => b.Items.Count > 0).Select(b => b.Items).ToList();
+    }
+
+    internal static bool IsTransient(TaskFailureDetails failure)
+    {
+        var (code, _) = PipelineException.TryParseCode(failure.ErrorMessage);
+        return code is ErrorCodes.RegistryUnreachable or ErrorCodes.Internal;
+    }
+}

@@ -1,0 +1,27 @@
+using System.Text.Json.Serialization;
+using Pipeline.Oci;
+
+namespace Pipeline.Snapshots;
+
+/// <summary>
+/// An immutable version of a node service: for each architecture the manifest, config and layer
+/// descriptors whose blobs are in the snapshot store. Never changed once written.
+/// </summary>
+public sealed record SnapshotRecord(
+    [property: JsonPropertyName("container_version")] int ContainerVersion,
+    [property: JsonPropertyName("node_service_id")] string NodeServiceId,
+    [property: JsonPropertyName("import_id")] string ImportId,
+    [property: JsonPropertyName("created")] DateTimeOffset Created,
+    [property: JsonPropertyName("architectures")] IReadOnlyList<ArchSnapshot> Architectures);
+
+/// <summary>One architecture of a version.</summary>
+public sealed record ArchSnapshot(
+    [property: JsonPropertyName("arch")] string Arch,
+    [property: JsonPropertyName("image_reference")] string ImageReference,
+    [property: JsonPropertyName("manifest")] Descriptor Manifest,
+    [property: JsonPropertyName("config")] Descriptor Config,
+    [property: JsonPropertyName("layers")] IReadOnlyList<Descriptor> Layers);
+
+[JsonSerializable(typeof(SnapshotRecord))]
+[JsonSerializable(typeof(List<Descriptor>))]
+internal sealed partial class SnapshotJsonContext : JsonSerializerContext;

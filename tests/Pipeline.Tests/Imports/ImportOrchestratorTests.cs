@@ -1,0 +1,128 @@
+using System.Collections.Concurrent;
+using Microsoft.DurableTask;
+using Microsoft.DurableTask.Client;
+using Microsoft.DurableTask.Testing;
+using Pipeline.Imports;
+using Pipeline.Oci;
+
+namespace Pipeline.Tests.Imports;
+
+/// <summary>
+/// The orchestrator's control flow on the in-memory durable backend, with activities replaced by
+/// recording stand-ins of the same names: what runs, in what order, and how failures surface.
+/// </summary>
+public sealed class ImportOrchestratorTests
+{
+    private static Descriptor Blob(char c, long size) => new(MediaTypes.OciLayerGzip, Digest.Parse("sha256:" + new string(c, 64)), size);
+
+    private static ResolvedArch Arch(string arch, params Descriptor[] layers) =>
+        new(arch, "127.0.0.1:5000/demo:1", Blob('0', 10) with { MediaType = MediaTypes.OciManifest }, Blob('c', 100) with { MediaType = MediaTypes.OciConfig }, layers);
+
+    private sealed class Recorder
+    {
+        public ConcurrentQueue<string> Calls { get; } = new();
+        public ConcurrentBag<Digest> Snapshotted { get; } = new();
+        public RecordImportFailedInput? Failed { get; set; }
+        public CommitVersionInput? Committed { get; set; }
+    }
+
+    private static async Task<(ImportOutcome Outcome, Recorder Recorder)> RunAsync(Func<ResolveImageInput, ResolvedArch> resolve, params string[] archs)
+    {
+        var rec = new Recorder();
+        await using var host = await DurableTaskTestHost.StartAsync(r =>
+        {
+            r.AddOrchestrator<ImportOrchestrator>();
+            r.AddActivityFunc<ResolveImageInput, ResolvedArch>(nameof(ResolveImageActivity), (_, input) =>
+            {
+                rec.Calls.Enqueue("resolve:" + input.Source.Arch);
+                return resolve(input);
+            });
+            r.AddActivityFunc<RecordBlobsInput, bool>(nameof(RecordBlobsActivity), (_, input) =>
+            {
+                rec.Calls.Enqueue($"record:{input.Blobs.Count}");
+                return true;
+            });
+            r.AddActivityFunc<SnapshotBlobsInput, SnapshotBlobsResult>(nameof(SnapshotBlobsActivity), (_, input) =>
+            {
+                rec.Calls.Enqueue("snapshot");
+                foreach (var b in input.Blobs)
+                {
+                    rec.Snapshotted.Add(b.Blob.Digest);
+                }
+                return new SnapshotBlobsResult(input.Blobs.Count, 0, input.Blobs.Sum(b => b.Blob.Size));
+            });
+            r.AddActivityFunc<CommitVersionInput, int>(nameof(CommitVersionActivity), (_, input) =>
+            {
+                rec.Calls.Enqueue("commit");
+                rec.Committed = input;
+                return 7;
+            });
+            r.AddActivityFunc<RecordImportFailedInput, bool>(nameof(RecordImportFailedActivity), (_, input) =>
+            {
+                rec.Calls.Enqueue("failed");
+                rec.Failed = input;
+                return true;
+            });
+        });
+        var request = new ImportRequest("imp_test", "cust", "ns_x", "demo", archs.Select(a => new ImportSource(a, "127.0.0.1:5000/demo:1", null)).ToList());
+        string id = await host.Client.ScheduleNewOrchestrationInstanceAsync(nameof(ImportOrchestrator), request, new StartOrchestrationOptions("imp_test"));
+        using var cts = new CancellationTokenSource(TimeSpan.FromSeconds(60));
+        var meta = await host.Client.WaitForInstanceCompletionAsync(id, getInputsAndOutputs: true, cts.Token);
+        Assert.Equal(OrchestrationRuntimeStatus.Completed, meta.RuntimeStatus);
+        return (meta.ReadOutputAs<ImportOutcome>()!, rec);
+    }
+
+    [Fact]
+    public async Task RunAsync_TwoArchsSharingALayer_SnapshotsEachDigestOnceAndCommits()
+    {
+        var shared = Blob('a', 1000);
+        var (outcome, rec) = await RunAsync(i => i.Source.Arch == "amd64" ? Arch("amd64", shared, Blob('b', 50)) : Arch("arm64", shared), "amd64", "arm64");
+
+        Assert.Equal(7, outcome.ContainerVersion);
+        Assert.Null(outcome.ErrorCode);
+        // config (shared by both stand-ins) + two distinct layers
+        Assert.Equal(3, rec.Snapshotted.Count);
+        Assert.Equal(3, rec.Snapshotted.Distinct().Count());
+        Assert.Equal(2, rec.Committed!.Architectures.Count);
+        Assert.Equal("commit", rec.Calls.Last());
+        Assert.Contains("record:3", rec.Calls);
+    }
+
+    [Fact]
+    public async Task RunAsync_OneArchMismatch_FailsWithItsCodeAndCommitsNothing()
+    {
+        var (outcome, rec) = await RunAsync(i => i.Source.Arch == "arm64"
+            ? throw new PipelineException(ErrorCodes.ArchMismatch, "the image offers linux/amd64 only")
+            : Arch("amd64", Blob('a', 10)), "amd64", "arm64");
+
+        Assert.Null(outcome.ContainerVersion);
+        Assert.Equal(ErrorCodes.ArchMismatch, outcome.ErrorCode);
+        Assert.Equal(ErrorCodes.ArchMismatch, rec.Failed!.Code);
+        Assert.Equal("the image offers linux/amd64 only", rec.Failed.Message);
+        Assert.DoesNotContain("commit", rec.Calls);
+        Assert.DoesNotContain("snapshot", rec.Calls);
+    }
+
+    [Fact]
+    public async Task RunAsync_UnexpectedException_FailsAsInternalWithoutItsText()
+    {
+        var (outcome, rec) = await RunAsync(_ => throw new InvalidOperationException("secret-ish detail"), "amd64");
+
+        Assert.Equal(ErrorCodes.Internal, outcome.ErrorCode);
+        Assert.DoesNotContain("secret-ish", rec.Failed!.Message, StringComparison.Ordinal);
+    }
+
+    [Fact]
+    public void Group_ManyBlobs_BalancesBytesAcrossAtMostMaxGroups()
+    {
+        var blobs = Enumerable.Range(0, 10)
+            .Select(i => new BlobSource("r", null, new Descriptor(MediaTypes.OciLayerGzip, Digest.Compute([(byte)i]), (i + 1) * 100)))
+            .ToList();
+        var groups = ImportOrchestrator.Group(blobs, ImportOrchestrator.MaxGroups);
+
+        Assert.Equal(ImportOrchestrator.MaxGroups, groups.Count);
+        Assert.Equal(10, groups.Sum(g => g.Count));
+        var sums = groups.Select(g => g.Sum(b => b.Blob.Size)).ToList();
+        Assert.True(sums.Max() - sums.Min() <= 1000, string.Join(",", sums));
+    }
+}
