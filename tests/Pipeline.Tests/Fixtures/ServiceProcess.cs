@@ -148,6 +148,16 @@ public sealed class ServiceProcess : IDisposable, IAsyncDisposable
         }
     }
 
+    /// <summary>SIGKILL at once, as a crash would: no shutdown handler runs. Then cleans up like <see cref="StopAsync"/>.</summary>
+    public async Task KillAsync()
+    {
+        if (!_process.HasExited)
+        {
+            Signal(SigKill);
+        }
+        await StopAsync(TimeSpan.FromSeconds(10)).ConfigureAwait(false);
+    }
+
     /// <summary>Sends SIGTERM to <see cref="Pid"/>, waits up to <paramref name="grace"/>, then SIGKILL.</summary>
     public async Task StopAsync(TimeSpan? grace = null)
     {
