@@ -1,4 +1,3 @@
-using System.Security.Cryptography;
 using Azure.Storage.Blobs;
 using Pipeline.Oci;
 using Pipeline.Tests.Api;
@@ -45,19 +44,5 @@ public sealed class PipelineFixture : IAsyncLifetime
     }
 
     /// <summary>Downloads a stored snapshot blob and returns its size and the sha256 of its bytes.</summary>
-    public async Task<(long Size, Digest Hash)> ReadStoredBlobAsync(Digest digest)
-    {
-        var blob = Snapshots.GetBlobClient("sha256/" + digest.Hex);
-        await using var stream = await blob.OpenReadAsync();
-        using var sha = IncrementalHash.CreateHash(HashAlgorithmName.SHA256);
-        var buffer = new byte[1 << 20];
-        long size = 0;
-        int n;
-        while ((n = await stream.ReadAsync(buffer)) > 0)
-        {
-            sha.AppendData(buffer, 0, n);
-            size += n;
-        }
-        return (size, Digest.FromHash(sha.GetHashAndReset()));
-    }
+    public Task<(long Size, Digest Hash)> ReadStoredBlobAsync(Digest digest) => StoredBlobs.ReadAsync(Azurite.ConnectionString, digest);
 }
