@@ -23,12 +23,12 @@ public static class PipelineServiceCollectionExtensions
         services.AddSingleton<BlobSnapshotStore>();
         services.AddSingleton<BlobOwnershipStore>();
         services.AddSingleton<SnapshotRecordStore>();
-        services.AddSingleton<NodeServiceStore>();
         services.AddSingleton<ImportStore>();
         services.AddSingleton<ImportService>();
         services.AddSingleton<ApiKeyStore>();
         services.AddSingleton<GraphQLEndpoint>();
         services.AddPipelineRegistry();
+        services.AddPipelineFleet();
         services.AddGraphQL(b => b
             .AddSchema<PipelineSchema>()
             .AddGraphTypes(typeof(PipelineSchema).Assembly)

@@ -1,1 +1,19 @@
-Console.WriteLine("benchmarks: see scripts/bench.sh");
+using Pipeline.Benchmarks.Imports;
+using Pipeline.Benchmarks.Registry;
+
+// Console benchmarks: each prints its figures as ratios against a peer measured in the same run
+// on the same data (skopeo copy, a plain SDK upload), never as absolute targets.
+string which = args.Length > 0 ? args[0] : "";
+string[] rest = args.Skip(1).ToArray();
+return which switch
+{
+    "registry" => await RegistryPullBenchmark.RunAsync(rest),
+    "import" => await ImportBenchmark.RunAsync(rest),
+    _ => Usage(),
+};
+
+static int Usage()
+{
+    Console.Error.WriteLine("usage: Pipeline.Benchmarks registry|import [options]");
+    return 2;
+}

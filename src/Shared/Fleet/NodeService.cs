@@ -7,4 +7,8 @@ public sealed record NodeService(
     string Name,
     int? ContainerVersion,
     string? ContainerImage,
-    IReadOnlyList<string> Architectures);
+    IReadOnlyList<string> Architectures)
+{
+    /// <summary>Networking fixed by the first import; <see cref="NodeServiceNetwork.None"/> when none was given.</summary>
+    public NodeServiceNetwork Network { get; init; } = NodeServiceNetwork.None;
+}

@@ -1,3 +1,4 @@
+using System.Text.Json;
 using Azure;
 using Azure.Data.Tables;
 using Pipeline.Storage;
@@ -32,6 +33,7 @@ public sealed class NodeServiceStore(PipelineStorage storage)
             ["container_version"] = service.ContainerVersion,
             ["container_image"] = service.ContainerImage,
             ["architectures"] = string.Join(',', service.Architectures),
+            ["network"] = JsonSerializer.Serialize(service.Network, FleetJsonContext.Default.NodeServiceNetwork),
         };
         try
         {
@@ -70,5 +72,10 @@ public sealed class NodeServiceStore(PipelineStorage storage)
         e.GetString("name") ?? "",
         e.GetInt32("container_version"),
         e.GetString("container_image"),
-        (e.GetString("architectures") ?? "").Split(',', StringSplitOptions.RemoveEmptyEntries));
+        (e.GetString("architectures") ?? "").Split(',', StringSplitOptions.RemoveEmptyEntries))
+    {
+        Network = e.GetString("network") is { Length: > 0 } json
+            ? JsonSerializer.Deserialize(json, FleetJsonContext.Default.NodeServiceNetwork) ?? NodeServiceNetwork.None
+            : NodeServiceNetwork.None,
+    };
 }

@@ -81,7 +81,10 @@ public sealed partial class CommitVersionActivity(
             input.Name,
             version,
             archs.FirstOrDefault(a => a.Arch == Oci.Architectures.Amd64)?.ImageReference ?? archs[0].ImageReference,
-            archs.Select(a => a.Arch).ToList());
+            archs.Select(a => a.Arch).ToList())
+        {
+            Network = service?.Network ?? NodeServiceNetwork.None,
+        };
         return services.TrySaveAsync(updated, etag, ct);
     }
 

@@ -9,4 +9,7 @@ public sealed class ApiUserContext(ApiCaller caller, DurableTaskClient durable) 
     public ApiCaller Caller { get; } = caller;
 
     public DurableTaskClient Durable { get; } = durable;
+
+    /// <summary>The context of a resolver's request.</summary>
+    public static ApiUserContext From(global::GraphQL.IResolveFieldContext context) => (ApiUserContext)context.UserContext;
 }

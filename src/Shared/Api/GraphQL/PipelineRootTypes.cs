@@ -1,0 +1,27 @@
+using GraphQL.Types;
+using Pipeline.Api.GraphQL.Fleet;
+using Pipeline.Api.GraphQL.Imports;
+
+namespace Pipeline.Api.GraphQL;
+
+/// <summary>The root query type; each concern adds its own fields.</summary>
+public sealed class PipelineQuery : ObjectGraphType
+{
+    public PipelineQuery()
+    {
+        Name = "Query";
+        ImportFields.AddQueries(this);
+        FleetFields.AddQueries(this);
+    }
+}
+
+/// <summary>The root mutation type; each concern adds its own fields.</summary>
+public sealed class PipelineMutation : ObjectGraphType
+{
+    public PipelineMutation()
+    {
+        Name = "Mutation";
+        ImportFields.AddMutations(this);
+        FleetFields.AddMutations(this);
+    }
+}
