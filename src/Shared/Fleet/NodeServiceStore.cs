@@ -21,6 +21,24 @@ public sealed class NodeServiceStore(PipelineStorage storage)
     }
 
     /// <summary>
+    /// A node service by its id alone (the id is unique across customers: it hashes the customer
+    /// id with the name). Callers check the caller may see <see cref="NodeService.CustomerId"/>.
+    /// </summary>
+    public async Task<(NodeService? Service, ETag ETag)> FindAsync(string nodeServiceId, CancellationToken cancellationToken)
+    {
+        if (!Ids.IsSafeKey(nodeServiceId))
+        {
+            return (null, default);
+        }
+        var table = await storage.TableAsync(Table, cancellationToken).ConfigureAwait(false);
+        await foreach (var e in table.QueryAsync<TableEntity>(x => x.RowKey == nodeServiceId, maxPerPage: 1, cancellationToken: cancellationToken).ConfigureAwait(false))
+        {
+            return (FromEntity(e), e.ETag);
+        }
+        return (null, default);
+    }
+
+    /// <summary>
     /// Records <paramref name="service"/> as the latest state, if the row still has
     /// <paramref name="etag"/> (default: the row must not exist yet). False when another writer won.
     /// </summary>
