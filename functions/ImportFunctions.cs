@@ -35,6 +35,14 @@ public static class ImportFunctions
     public static Task<bool> RecordImportFailed([ActivityTrigger] RecordImportFailedInput input, FunctionContext fc) =>
         Activity<RecordImportFailedActivity>(fc).RunAsync(Context(nameof(RecordImportFailedActivity), fc), input);
 
+    [Function(nameof(AcquireImportLockActivity))]
+    public static Task<bool> AcquireImportLock([ActivityTrigger] ImportLockInput input, FunctionContext fc) =>
+        Activity<AcquireImportLockActivity>(fc).RunAsync(Context(nameof(AcquireImportLockActivity), fc), input);
+
+    [Function(nameof(ReleaseImportLockActivity))]
+    public static Task<bool> ReleaseImportLock([ActivityTrigger] ImportLockInput input, FunctionContext fc) =>
+        Activity<ReleaseImportLockActivity>(fc).RunAsync(Context(nameof(ReleaseImportLockActivity), fc), input);
+
     private static T Activity<T>(FunctionContext fc) where T : class =>
         ActivatorUtilities.GetServiceOrCreateInstance<T>(fc.InstanceServices);
 

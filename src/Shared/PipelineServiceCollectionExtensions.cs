@@ -8,7 +8,9 @@ using Pipeline.Fleet;
 using Pipeline.Imports;
 using Pipeline.Registry;
 using Pipeline.Snapshots;
+using Pipeline.Secrets;
 using Pipeline.Storage;
+using Microsoft.Extensions.Options;
 
 namespace Pipeline;
 
@@ -25,6 +27,12 @@ public static class PipelineServiceCollectionExtensions
         services.AddSingleton<SnapshotRecordStore>();
         services.AddSingleton<ImportStore>();
         services.AddSingleton<ImportService>();
+        services.AddSingleton<ImportLockStore>();
+        services.AddOptions<SecretOptions>().BindConfiguration(SecretOptions.Section);
+        services.AddSingleton<ISecretStore>(sp => sp.GetRequiredService<IOptions<SecretOptions>>().Value.KeyVaultUri is null
+            ? ActivatorUtilities.CreateInstance<LocalSecretStore>(sp)
+            : ActivatorUtilities.CreateInstance<KeyVaultSecretStore>(sp));
+        services.AddSingleton<RegistryCredentialStore>();
         services.AddSingleton<ApiKeyStore>();
         services.AddSingleton<GraphQLEndpoint>();
         services.AddPipelineRegistry();
@@ -44,5 +52,7 @@ public static class PipelineServiceCollectionExtensions
         .AddActivity<RecordBlobsActivity>()
         .AddActivity<SnapshotBlobsActivity>()
         .AddActivity<CommitVersionActivity>()
-        .AddActivity<RecordImportFailedActivity>();
+        .AddActivity<RecordImportFailedActivity>()
+        .AddActivity<AcquireImportLockActivity>()
+        .AddActivity<ReleaseImportLockActivity>();
 }

@@ -1,3 +1,5 @@
+using Pipeline.Fleet;
+using Pipeline.Snapshots;
 using Pipeline.Oci;
 
 namespace Pipeline.Imports;
@@ -8,8 +10,18 @@ namespace Pipeline.Imports;
 /// <summary>One image source of an import: the architecture and where its image is.</summary>
 public sealed record ImportSource(string Arch, string ImageReference, string? CredentialRef);
 
-/// <summary>Input of <see cref="ImportOrchestrator"/>; its instance id is the import id.</summary>
-public sealed record ImportRequest(string ImportId, string CustomerId, string NodeServiceId, string Name, IReadOnlyList<ImportSource> Sources);
+/// <summary>
+/// Input of <see cref="ImportOrchestrator"/>; its instance id is the import id. <see cref="Network"/>
+/// is null when the import named no networking setting (the service keeps what it has).
+/// </summary>
+public sealed record ImportRequest(
+    string ImportId,
+    string CustomerId,
+    string NodeServiceId,
+    string Name,
+    IReadOnlyList<ImportSource> Sources,
+    ServiceSettings Settings,
+    NodeServiceNetwork? Network);
 
 /// <summary>Output of <see cref="ImportOrchestrator"/>: the version, or the error the import failed with.</summary>
 public sealed record ImportOutcome(int? ContainerVersion, string? ErrorCode, string? ErrorMessage);

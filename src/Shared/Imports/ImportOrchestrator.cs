@@ -26,31 +26,61 @@ public sealed class ImportOrchestrator : TaskOrchestrator<ImportRequest, ImportO
         HandleFailure = failure => IsTransient(failure),
     });
 
+    /// <summary>How often a waiting import looks at the node service's import lock again.</summary>
+    public static readonly TimeSpan LockPollInterval = TimeSpan.FromSeconds(3);
+
+    /// <summary>How long an import waits for another import of the same node service.</summary>
+    public static readonly TimeSpan LockWaitLimit = TimeSpan.FromHours(2);
+
     public override async Task<ImportOutcome> RunAsync(TaskOrchestrationContext context, ImportRequest input)
     {
         var log = context.CreateReplaySafeLogger<ImportOrchestrator>();
+        var lockInput = new ImportLockInput(input.NodeServiceId, input.ImportId);
+        bool locked = false;
         try
         {
+            var giveUp = context.CurrentUtcDateTime + LockWaitLimit;
+            while (!(locked = await context.CallActivityAsync<bool>(nameof(AcquireImportLockActivity), lockInput, Retry)))
+            {
+                if (context.CurrentUtcDateTime > giveUp)
+                {
+                    return await FailAsync(context, input, ErrorCodes.Conflict, "Another import of this node service has been running for too long; try again later.");
+                }
+                await context.CreateTimer(context.CurrentUtcDateTime + LockPollInterval, CancellationToken.None);
+            }
+
             var resolved = await Task.WhenAll(input.Sources.Select(source =>
                 context.CallActivityAsync<ResolvedArch>(nameof(ResolveImageActivity), new ResolveImageInput(input.ImportId, input.CustomerId, source), Retry)));
 
             var blobs = DistinctBlobs(input, resolved);
             await context.CallActivityAsync<bool>(nameof(RecordBlobsActivity), new RecordBlobsInput(input.ImportId, blobs.Select(b => b.Blob).ToList()), Retry);
 
-            await Task.WhenAll(Group(blobs, MaxGroups).Select(group =>
+            var copied = await Task.WhenAll(Group(blobs, MaxGroups).Select(group =>
                 context.CallActivityAsync<SnapshotBlobsResult>(nameof(SnapshotBlobsActivity), new SnapshotBlobsInput(input.ImportId, input.CustomerId, group), Retry)));
 
             int version = await context.CallActivityAsync<int>(nameof(CommitVersionActivity),
-                new CommitVersionInput(input.ImportId, input.CustomerId, input.NodeServiceId, input.Name, resolved), Retry);
+                new CommitVersionInput(input.ImportId, input.CustomerId, input.NodeServiceId, input.Name, resolved, input.Settings, input.Network, copied.Sum(c => c.BytesFetched)), Retry);
             return new ImportOutcome(version, null, null);
         }
         catch (TaskFailedException e)
         {
             var (code, message) = PipelineException.TryParseCode(e.FailureDetails.ErrorMessage);
             log.LogWarning("Import {ImportId} failed: {Code}", input.ImportId, code);
-            await context.CallActivityAsync<bool>(nameof(RecordImportFailedActivity), new RecordImportFailedInput(input.ImportId, code, message), Retry);
-            return new ImportOutcome(null, code, message);
+            return await FailAsync(context, input, code, message);
         }
+        finally
+        {
+            if (locked)
+            {
+                await context.CallActivityAsync<bool>(nameof(ReleaseImportLockActivity), lockInput, Retry);
+            }
+        }
+    }
+
+    private static async Task<ImportOutcome> FailAsync(TaskOrchestrationContext context, ImportRequest input, string code, string message)
+    {
+        await context.CallActivityAsync<bool>(nameof(RecordImportFailedActivity), new RecordImportFailedInput(input.ImportId, code, message), Retry);
+        return new ImportOutcome(null, code, message);
     }
 
     /// <summary>Config and layers of every architecture, each digest once.</summary>

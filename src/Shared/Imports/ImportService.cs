@@ -1,5 +1,6 @@
 using Microsoft.DurableTask;
 using Microsoft.DurableTask.Client;
+using Pipeline.Secrets;
 using Pipeline.Snapshots;
 
 namespace Pipeline.Imports;
@@ -8,23 +9,23 @@ namespace Pipeline.Imports;
 /// Starts imports and reads them back: the part of the API (GraphQL, webhooks) that touches
 /// the orchestration. Returns at once; the orchestration does the work.
 /// </summary>
-public sealed class ImportService(ImportStore imports, SnapshotRecordStore versions)
+public sealed class ImportService(ImportStore imports, SnapshotRecordStore versions, RegistryCredentialStore credentials)
 {
     public async Task<ImportView> StartAsync(string customerId, NodeServiceSpec spec, DurableTaskClient durable, CancellationToken cancellationToken)
     {
-        if (spec.Sources.Any(s => s.RegistryUser is not null))
-        {
-            throw new PipelineException(ErrorCodes.BadInput, "node_service_input.image_sources.authn: registry credentials are not accepted yet; import from an anonymous registry.");
-        }
         string nodeServiceId = Ids.NodeServiceId(customerId, spec.Name);
         string importId = Ids.NewImportId();
+        // Passwords go to the secret store here and never further: the orchestration gets a name.
+        var sources = new List<ImportSource>();
+        foreach (var s in spec.Sources)
+        {
+            string? reference = s.RegistryUser is { } user && s.RegistryPassword is { } password
+                ? await credentials.PutAsync(nodeServiceId, s.Arch, user, password, cancellationToken).ConfigureAwait(false)
+                : null;
+            sources.Add(new ImportSource(s.Arch, s.ImageReference, reference));
+        }
         await imports.CreateAsync(importId, customerId, nodeServiceId, spec.Name, cancellationToken).ConfigureAwait(false);
-        var request = new ImportRequest(
-            importId,
-            customerId,
-            nodeServiceId,
-            spec.Name,
-            spec.Sources.Select(s => new ImportSource(s.Arch, s.ImageReference, CredentialRef: null)).ToList());
+        var request = new ImportRequest(importId, customerId, nodeServiceId, spec.Name, sources, spec.Settings, spec.Network);
         try
         {
             await durable.ScheduleNewOrchestrationInstanceAsync(

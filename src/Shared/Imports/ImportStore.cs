@@ -32,8 +32,14 @@ public sealed class ImportStore(PipelineStorage storage)
     public Task MarkRunningAsync(string importId, CancellationToken cancellationToken) =>
         MergeAsync(importId, new TableEntity(importId, MainRow) { ["status"] = ImportStatus.Running }, onlyIfNotTerminal: true, cancellationToken);
 
-    public Task CompleteAsync(string importId, int version, CancellationToken cancellationToken) =>
-        MergeAsync(importId, new TableEntity(importId, MainRow) { ["status"] = ImportStatus.Completed, ["container_version"] = version }, onlyIfNotTerminal: false, cancellationToken);
+    public Task CompleteAsync(string importId, int version, IReadOnlyList<string> warnings, long bytesFetched, CancellationToken cancellationToken) =>
+        MergeAsync(importId, new TableEntity(importId, MainRow)
+        {
+            ["status"] = ImportStatus.Completed,
+            ["container_version"] = version,
+            ["warnings"] = string.Join('\n', warnings),
+            ["bytes_fetched"] = bytesFetched,
+        }, onlyIfNotTerminal: false, cancellationToken);
 
     public Task FailAsync(string importId, string code, string message, CancellationToken cancellationToken) =>
         MergeAsync(importId, new TableEntity(importId, MainRow)
@@ -99,7 +105,10 @@ public sealed class ImportStore(PipelineStorage storage)
             layers,
             (main.GetString("warnings") ?? "").Split('\n', StringSplitOptions.RemoveEmptyEntries),
             main.GetString("error_code"),
-            main.GetString("error_message"));
+            main.GetString("error_message"))
+        {
+            BytesFetched = main.GetInt64("bytes_fetched"),
+        };
     }
 
     private async Task MergeAsync(string importId, TableEntity patch, bool onlyIfNotTerminal, CancellationToken cancellationToken)

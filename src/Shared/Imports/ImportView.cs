@@ -18,6 +18,9 @@ public sealed record ImportView(
     string? ErrorCode,
     string? ErrorMessage)
 {
+    /// <summary>Bytes read from the registry (blobs already stored are not fetched); set when completed.</summary>
+    public long? BytesFetched { get; init; }
+
     public long BytesTotal => Layers.Sum(l => l.Size);
 
     public long BytesDone => Layers.Sum(l => Math.Min(l.BytesDone, l.Size));

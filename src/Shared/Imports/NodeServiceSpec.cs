@@ -1,3 +1,6 @@
+using Pipeline.Fleet;
+using Pipeline.Snapshots;
+
 namespace Pipeline.Imports;
 
 /// <summary>One image source as the user gave it; credentials only until they are put in the secret store.</summary>
@@ -6,5 +9,8 @@ public sealed record ImageSourceSpec(string Arch, string ImageReference, string?
     public override string ToString() => $"ImageSourceSpec({Arch}, {ImageReference}, {(RegistryUser is null ? "anonymous" : RegistryUser + ":***")})";
 }
 
-/// <summary>A validated <c>NodeServiceInput</c>.</summary>
-public sealed record NodeServiceSpec(string Name, IReadOnlyList<ImageSourceSpec> Sources);
+/// <summary>
+/// A validated <c>NodeServiceInput</c>. <see cref="Network"/> is null when the input named no
+/// networking field: the service keeps (or starts with) what it has.
+/// </summary>
+public sealed record NodeServiceSpec(string Name, IReadOnlyList<ImageSourceSpec> Sources, ServiceSettings Settings, NodeServiceNetwork? Network);

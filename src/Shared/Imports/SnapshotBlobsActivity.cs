@@ -2,6 +2,7 @@ using Microsoft.DurableTask;
 using Microsoft.Extensions.Logging;
 using Pipeline.Oci;
 using Pipeline.Registry;
+using Pipeline.Secrets;
 using Pipeline.Snapshots;
 
 namespace Pipeline.Imports;
@@ -21,6 +22,7 @@ public sealed partial class SnapshotBlobsActivity(
     BlobSnapshotStore store,
     BlobOwnershipStore owners,
     ImportStore imports,
+    RegistryCredentialStore credentials,
     ILogger<SnapshotBlobsActivity> logger) : TaskActivity<SnapshotBlobsInput, SnapshotBlobsResult>
 {
     /// <summary>Blobs copied at once by one activity; the dispatcher runs several activities too.</summary>
@@ -31,9 +33,14 @@ public sealed partial class SnapshotBlobsActivity(
         int stored = 0, present = 0;
         long fetched = 0;
         await using var progress = new ImportProgressReporter(imports, input.ImportId);
+        var scopes = new Dictionary<string, PullScope>();
+        foreach (var reference in input.Blobs.Select(b => b.CredentialRef).Distinct())
+        {
+            scopes[reference ?? ""] = new PullScope(input.CustomerId, await credentials.GetAsync(reference, CancellationToken.None).ConfigureAwait(false));
+        }
         await Parallel.ForEachAsync(input.Blobs, new ParallelOptions { MaxDegreeOfParallelism = ParallelBlobs }, async (source, ct) =>
         {
-            var scope = new PullScope(input.CustomerId, Credentials: null);
+            var scope = scopes[source.CredentialRef ?? ""];
             if (await IsAvailableAsync(input.CustomerId, source, scope, ct).ConfigureAwait(false))
             {
                 progress.Complete(source.Blob.Digest, source.Blob.Size);

@@ -22,14 +22,17 @@ public sealed class SnapshotRecordStore(PipelineStorage storage)
     public static string RowKey(int version) => version.ToString("D10", CultureInfo.InvariantCulture);
 
     /// <summary>
-    /// What makes two versions the same: each architecture's manifest digest. A re-import with the
-    /// same fingerprint returns the existing version instead of adding one.
+    /// What makes two versions the same: each architecture's manifest digest and the settings. A
+    /// re-import with the same fingerprint returns the existing version instead of adding one.
     /// </summary>
-    public static string Fingerprint(IEnumerable<ArchSnapshot> architectures)
+    public static string Fingerprint(IEnumerable<ArchSnapshot> architectures, ServiceSettings settings)
     {
-        var text = string.Join('\n', architectures.OrderBy(a => a.Arch, StringComparer.Ordinal).Select(a => $"{a.Arch}={a.Manifest.Digest}"));
+        var text = string.Join('\n', architectures.OrderBy(a => a.Arch, StringComparer.Ordinal).Select(a => $"{a.Arch}={a.Manifest.Digest}"))
+            + "\nsettings=" + settings.Canonical();
         return Convert.ToHexStringLower(SHA256.HashData(Encoding.UTF8.GetBytes(text)));
     }
+
+    public static string Fingerprint(SnapshotRecord record) => Fingerprint(record.Architectures, record.Settings);
 
     /// <summary>Adds version <paramref name="record"/>; false when that version number is already taken.</summary>
     public async Task<bool> TryAddAsync(SnapshotRecord record, CancellationToken cancellationToken)
@@ -43,7 +46,7 @@ public sealed class SnapshotRecordStore(PipelineStorage storage)
         var entity = new TableEntity(record.NodeServiceId, RowKey(record.ContainerVersion))
         {
             ["import_id"] = record.ImportId,
-            ["fingerprint"] = Fingerprint(record.Architectures),
+            ["fingerprint"] = Fingerprint(record),
             ["record"] = json,
         };
         try

@@ -57,22 +57,41 @@ public sealed class ApiClient(Uri baseUri) : IDisposable
 
     public const string ImportFields =
         "import_id node_service_id status container_version warnings " +
-        "progress { layers_total layers_done bytes_total bytes_done layers { digest size bytes_done } } " +
+        "progress { layers_total layers_done bytes_total bytes_done bytes_fetched layers { digest size bytes_done } } " +
         "architectures { arch manifest_digest config_digest layers { digest size media_type } } error { code message }";
 
     /// <summary>Starts an import of one image per arch; returns the answer (data or errors).</summary>
     public Task<GraphQLAnswer> ImportAsync(string key, string customerId, string name, params (string Arch, string Reference)[] sources) =>
+        ImportAsync(key, customerId, new JsonObject
+        {
+            ["name"] = name,
+            ["image_sources"] = Sources(sources),
+        });
+
+    /// <summary>Starts an import with a whole <c>NodeServiceInput</c>.</summary>
+    public Task<GraphQLAnswer> ImportAsync(string key, string customerId, JsonObject nodeServiceInput) =>
         QueryAsync(key,
             "mutation($c: ID!, $in: NodeServiceInput!) { DM_import_node_service(customer_id: $c, node_service_input: $in) { " + ImportFields + " } }",
-            new JsonObject
+            new JsonObject { ["c"] = customerId, ["in"] = nodeServiceInput });
+
+    /// <summary>An <c>image_sources</c> list; each source may carry <c>authn</c>.</summary>
+    public static JsonArray Sources(IEnumerable<(string Arch, string Reference)> sources, string? user = null, string? password = null) =>
+        new(sources.Select(s =>
+        {
+            var source = new JsonObject { ["arch"] = s.Arch, ["image_reference"] = s.Reference };
+            if (user is not null)
             {
-                ["c"] = customerId,
-                ["in"] = new JsonObject
-                {
-                    ["name"] = name,
-                    ["image_sources"] = new JsonArray(sources.Select(s => (JsonNode)new JsonObject { ["arch"] = s.Arch, ["image_reference"] = s.Reference }).ToArray()),
-                },
-            });
+                source["authn"] = new JsonObject { ["registry_user"] = user, ["registry_pw"] = password };
+            }
+            return (JsonNode)source;
+        }).ToArray());
+
+    /// <summary>Starts an import and waits for it to end; returns the final <c>Import</c>.</summary>
+    public async Task<JsonElement> ImportAndWaitAsync(string key, string customerId, JsonObject nodeServiceInput, TimeSpan? timeout = null)
+    {
+        var started = (await ImportAsync(key, customerId, nodeServiceInput)).Ok().GetProperty("DM_import_node_service");
+        return await WaitForImportAsync(key, started.GetProperty("import_id").GetString()!, timeout ?? TimeSpan.FromMinutes(2));
+    }
 
     public Task<GraphQLAnswer> GetImportAsync(string key, string importId) =>
         QueryAsync(key, "query($id: ID!) { DM_get_import(import_id: $id) { " + ImportFields + " } }", new { id = importId });

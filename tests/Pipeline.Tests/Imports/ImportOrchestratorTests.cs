@@ -4,6 +4,7 @@ using Microsoft.DurableTask.Client;
 using Microsoft.DurableTask.Testing;
 using Pipeline.Imports;
 using Pipeline.Oci;
+using Pipeline.Snapshots;
 
 namespace Pipeline.Tests.Imports;
 
@@ -24,11 +25,15 @@ public sealed class ImportOrchestratorTests
         public ConcurrentBag<Digest> Snapshotted { get; } = new();
         public RecordImportFailedInput? Failed { get; set; }
         public CommitVersionInput? Committed { get; set; }
+        public int LockFreeAfter;
     }
 
-    private static async Task<(ImportOutcome Outcome, Recorder Recorder)> RunAsync(Func<ResolveImageInput, ResolvedArch> resolve, params string[] archs)
+    private static Task<(ImportOutcome Outcome, Recorder Recorder)> RunAsync(Func<ResolveImageInput, ResolvedArch> resolve, params string[] archs) =>
+        RunAsync(resolve, lockFreeAfter: 0, archs);
+
+    private static async Task<(ImportOutcome Outcome, Recorder Recorder)> RunAsync(Func<ResolveImageInput, ResolvedArch> resolve, int lockFreeAfter, params string[] archs)
     {
-        var rec = new Recorder();
+        var rec = new Recorder { LockFreeAfter = lockFreeAfter };
         await using var host = await DurableTaskTestHost.StartAsync(r =>
         {
             r.AddOrchestrator<ImportOrchestrator>();
@@ -57,6 +62,16 @@ public sealed class ImportOrchestratorTests
                 rec.Committed = input;
                 return 7;
             });
+            r.AddActivityFunc<ImportLockInput, bool>(nameof(AcquireImportLockActivity), (_, _) =>
+            {
+                rec.Calls.Enqueue("lock");
+                return rec.LockFreeAfter-- <= 0;
+            });
+            r.AddActivityFunc<ImportLockInput, bool>(nameof(ReleaseImportLockActivity), (_, _) =>
+            {
+                rec.Calls.Enqueue("unlock");
+                return true;
+            });
             r.AddActivityFunc<RecordImportFailedInput, bool>(nameof(RecordImportFailedActivity), (_, input) =>
             {
                 rec.Calls.Enqueue("failed");
@@ -64,7 +79,7 @@ public sealed class ImportOrchestratorTests
                 return true;
             });
         });
-        var request = new ImportRequest("imp_test", "cust", "ns_x", "demo", archs.Select(a => new ImportSource(a, "127.0.0.1:5000/demo:1", null)).ToList());
+        var request = new ImportRequest("imp_test", "cust", "ns_x", "demo", archs.Select(a => new ImportSource(a, "127.0.0.1:5000/demo:1", null)).ToList(), ServiceSettings.Empty, null);
         string id = await host.Client.ScheduleNewOrchestrationInstanceAsync(nameof(ImportOrchestrator), request, new StartOrchestrationOptions("imp_test"));
         using var cts = new CancellationTokenSource(TimeSpan.FromSeconds(60));
         var meta = await host.Client.WaitForInstanceCompletionAsync(id, getInputsAndOutputs: true, cts.Token);
@@ -84,8 +99,20 @@ public sealed class ImportOrchestratorTests
         Assert.Equal(3, rec.Snapshotted.Count);
         Assert.Equal(3, rec.Snapshotted.Distinct().Count());
         Assert.Equal(2, rec.Committed!.Architectures.Count);
-        Assert.Equal("commit", rec.Calls.Last());
+        Assert.Equal(["commit", "unlock"], rec.Calls.TakeLast(2));
+        Assert.Equal("lock", rec.Calls.First());
         Assert.Contains("record:3", rec.Calls);
+        Assert.Equal(1050 + 100, rec.Committed.BytesFetched);
+    }
+
+    [Fact]
+    public async Task RunAsync_LockHeldByAnotherImport_WaitsThenRuns()
+    {
+        var (outcome, rec) = await RunAsync(_ => Arch("amd64", Blob('a', 10)), lockFreeAfter: 2, "amd64");
+
+        Assert.Equal(7, outcome.ContainerVersion);
+        Assert.Equal(["lock", "lock", "lock"], rec.Calls.Take(3));
+        Assert.Equal(1, rec.Calls.Count(c => c == "unlock"));
     }
 
     [Fact]
@@ -101,6 +128,7 @@ public sealed class ImportOrchestratorTests
         Assert.Equal("the image offers linux/amd64 only", rec.Failed.Message);
         Assert.DoesNotContain("commit", rec.Calls);
         Assert.DoesNotContain("snapshot", rec.Calls);
+        Assert.Equal("unlock", rec.Calls.Last());
     }
 
     [Fact]

@@ -1,3 +1,8 @@
+using System.Globalization;
+using System.Net;
+using System.Text.RegularExpressions;
+using Pipeline.Fleet;
+using Pipeline.Snapshots;
 using Pipeline.Imports;
 using Pipeline.Oci;
 
@@ -8,29 +13,37 @@ namespace Pipeline.Api.GraphQL;
 /// input with <c>BAD_INPUT</c> and the path of the field at fault, before anything is stored or
 /// any registry is contacted.
 /// </summary>
-public static class NodeServiceInputParser
+public static partial class NodeServiceInputParser
 {
     public const int MaxNameLength = 128;
+    public const int MaxEnvVariables = 256;
+    public const int MaxEnvBytes = 64 * 1024;
+    public const int MaxMemoryLimitMb = 1024 * 1024;
+    public const double MaxCpuLimit = 256;
+    private const string Root = "node_service_input";
 
     public static NodeServiceSpec Parse(IDictionary<string, object?> input)
     {
-        string name = (input.TryGetValue("name", out var n) ? n as string : null)?.Trim() ?? "";
+        string name = (Get(input, "name") as string)?.Trim() ?? "";
         if (name.Length == 0 || name.Length > MaxNameLength || name.Any(char.IsControl))
         {
-            throw Bad("node_service_input.name", $"must be 1-{MaxNameLength} printable characters");
+            throw Bad($"{Root}.name", $"must be 1-{MaxNameLength} printable characters");
         }
+        return new NodeServiceSpec(name, ParseSources(Get(input, "image_sources")), ParseSettings(input), ParseNetwork(input));
+    }
 
+    private static List<ImageSourceSpec> ParseSources(object? value)
+    {
         var sources = new List<ImageSourceSpec>();
-        var list = input.TryGetValue("image_sources", out var s) ? s as IEnumerable<object?> : null;
         int i = 0;
-        foreach (var item in list ?? [])
+        foreach (var item in value as IEnumerable<object?> ?? [])
         {
-            string path = $"node_service_input.image_sources[{i++}]";
+            string path = $"{Root}.image_sources[{i++}]";
             if (item is not IDictionary<string, object?> source)
             {
                 throw Bad(path, "must be an object");
             }
-            string arch = source.TryGetValue("arch", out var a) ? a as string ?? "" : "";
+            string arch = Get(source, "arch") as string ?? "";
             if (!Architectures.IsKnown(arch))
             {
                 throw Bad(path + ".arch", $"'{arch}' is not one of amd64, armhf, arm64");
@@ -39,7 +52,7 @@ public static class NodeServiceInputParser
             {
                 throw Bad(path + ".arch", $"'{arch}' is given twice; each arch at most once");
             }
-            string reference = source.TryGetValue("image_reference", out var r) ? r as string ?? "" : "";
+            string reference = Get(source, "image_reference") as string ?? "";
             try
             {
                 ImageReference.Parse(reference);
@@ -49,23 +62,159 @@ public static class NodeServiceInputParser
                 throw Bad(path + ".image_reference", e.Detail);
             }
             string? user = null, password = null;
-            if (source.TryGetValue("authn", out var au) && au is IDictionary<string, object?> authn)
+            if (Get(source, "authn") is IDictionary<string, object?> authn)
             {
-                user = authn.TryGetValue("registry_user", out var u) ? u as string : null;
-                password = authn.TryGetValue("registry_pw", out var p) ? p as string : null;
-                if (string.IsNullOrEmpty(user) || string.IsNullOrEmpty(password))
+                user = Get(authn, "registry_user") as string;
+                password = Get(authn, "registry_pw") as string;
+                if (string.IsNullOrEmpty(user) || string.IsNullOrEmpty(password) || user.Length > 256 || password.Length > 16 * 1024)
                 {
-                    throw Bad(path + ".authn", "needs both registry_user and registry_pw");
+                    throw Bad(path + ".authn", "needs registry_user (at most 256 characters) and registry_pw (at most 16 KiB)");
                 }
             }
             sources.Add(new ImageSourceSpec(arch, reference, user, password));
         }
         if (sources.Count == 0)
         {
-            throw Bad("node_service_input.image_sources", "needs at least one image source");
+            throw Bad($"{Root}.image_sources", "needs at least one image source");
         }
-        return new NodeServiceSpec(name, sources);
+        return sources;
     }
 
+    private static ServiceSettings ParseSettings(IDictionary<string, object?> input)
+    {
+        var env = new Dictionary<string, string>(StringComparer.Ordinal);
+        switch (Get(input, "env"))
+        {
+            case null:
+                break;
+            case IDictionary<string, object?> map:
+                int bytes = 0;
+                foreach (var (key, raw) in map)
+                {
+                    if (!EnvName().IsMatch(key))
+                    {
+                        throw Bad($"{Root}.env.{key}", "a variable name is letters, digits and '_', not starting with a digit");
+                    }
+                    string value = raw switch
+                    {
+                        string s => s,
+                        bool b => b ? "true" : "false",
+                        IConvertible n when raw is not null && (raw.GetType().IsPrimitive || raw is decimal) => n.ToString(CultureInfo.InvariantCulture),
+                        _ => throw Bad($"{Root}.env.{key}", "a value is a string, number or boolean"),
+                    };
+                    if (value.Contains('\0'))
+                    {
+                        throw Bad($"{Root}.env.{key}", "a value cannot contain a NUL character");
+                    }
+                    bytes += key.Length + value.Length;
+                    env[key] = value;
+                }
+                if (env.Count > MaxEnvVariables || bytes > MaxEnvBytes)
+                {
+                    throw Bad($"{Root}.env", $"at most {MaxEnvVariables} variables and {MaxEnvBytes / 1024} KiB");
+                }
+                break;
+            default:
+                throw Bad($"{Root}.env", "must be an object of variable names to values");
+        }
+
+        int? memory = Get(input, "memory_limit_mb") is { } m ? Convert.ToInt32(m, CultureInfo.InvariantCulture) : null;
+        if (memory is <= 0 or > MaxMemoryLimitMb)
+        {
+            throw Bad($"{Root}.memory_limit_mb", $"must be 1-{MaxMemoryLimitMb}");
+        }
+        double? cpu = Get(input, "cpu_limit") is { } c ? Convert.ToDouble(c, CultureInfo.InvariantCulture) : null;
+        if (cpu is not null && (cpu <= 0 || cpu > MaxCpuLimit || double.IsNaN(cpu.Value)))
+        {
+            throw Bad($"{Root}.cpu_limit", $"must be more than 0 and at most {MaxCpuLimit} cores");
+        }
+        var devices = new List<string>();
+        foreach (var d in Get(input, "device_access") as IEnumerable<object?> ?? [])
+        {
+            if (d is not string device || !DeviceName().IsMatch(device))
+            {
+                throw Bad($"{Root}.device_access", $"'{d}' is not a device class name (lower-case letters, digits, '-', '_')");
+            }
+            if (!devices.Contains(device))
+            {
+                devices.Add(device);
+            }
+        }
+        return new ServiceSettings(env, memory, cpu, devices);
+    }
+
+    private static NodeServiceNetwork? ParseNetwork(IDictionary<string, object?> input)
+    {
+        var config = Get(input, "network_config") as IDictionary<string, object?>;
+        string? access = Get(input, "access_provided_subnet") as string;
+        string? template = Get(input, "dhcp_range_template") as string;
+        string? range = Get(input, "dhcp_range") as string;
+        if (config is null && access is null && template is null && range is null)
+        {
+            return null;
+        }
+        string wan = Mode(config, "wan_configure_network");
+        string lan = Mode(config, "lan_configure_network");
+        bool masquerade = config is not null && Get(config, "masquerade") is true;
+        if (masquerade && (wan == NodeServiceNetwork.Disabled || lan == NodeServiceNetwork.Disabled))
+        {
+            throw Bad($"{Root}.network_config.masquerade", "needs both wan_configure_network and lan_configure_network other than disabled");
+        }
+
+        IPNetwork2? accessNet = access is null ? null : Cidr(access, $"{Root}.access_provided_subnet");
+        if (template is not null && range is not null)
+        {
+            throw Bad($"{Root}.dhcp_range", "give dhcp_range_template or dhcp_range, not both");
+        }
+        if (template is not null || range is not null)
+        {
+            string field = template is not null ? "dhcp_range_template" : "dhcp_range";
+            var net = Cidr(template ?? range!, $"{Root}.{field}");
+            if (accessNet is null)
+            {
+                throw Bad($"{Root}.{field}", "needs access_provided_subnet");
+            }
+            if (net.Cidr < accessNet.Cidr)
+            {
+                throw Bad($"{Root}.{field}", $"/{net.Cidr} is larger than the access subnet /{accessNet.Cidr}");
+            }
+            if (!accessNet.Contains(net))
+            {
+                throw Bad($"{Root}.{field}", $"{net} is not inside the access subnet {accessNet}");
+            }
+        }
+        if (lan != NodeServiceNetwork.Disabled && accessNet is null)
+        {
+            throw Bad($"{Root}.access_provided_subnet", $"is needed when lan_configure_network is {lan}");
+        }
+        return new NodeServiceNetwork(wan, lan, masquerade, access, template, range);
+    }
+
+    private static string Mode(IDictionary<string, object?>? config, string field)
+    {
+        string mode = (config is null ? null : Get(config, field) as string) ?? NodeServiceNetwork.Disabled;
+        return mode is NodeServiceNetwork.Disabled or NodeServiceNetwork.Allocated or NodeServiceNetwork.Dhcp
+            ? mode
+            : throw Bad($"{Root}.network_config.{field}", $"'{mode}' is not one of disabled, allocated, dhcp");
+    }
+
+    private static IPNetwork2 Cidr(string text, string field) =>
+        Ipv4Cidr().Match(text) is { Success: true } m
+        && IPAddress.TryParse(m.Groups[1].Value, out var address)
+        && int.TryParse(m.Groups[2].Value, CultureInfo.InvariantCulture, out int prefix) && prefix is >= 8 and <= 30
+            ? IPNetwork2.Parse(address.ToString(), (byte)prefix)
+            : throw Bad(field, $"'{text}' is not an IPv4 CIDR such as 10.190.0.1/16 (prefix 8-30)");
+
+    private static object? Get(IDictionary<string, object?> map, string key) => map.TryGetValue(key, out var v) ? v : null;
+
     private static PipelineException Bad(string field, string why) => new(ErrorCodes.BadInput, $"{field}: {why}.");
+
+    [GeneratedRegex("^[A-Za-z_][A-Za-z0-9_]{0,127}$")]
+    private static partial Regex EnvName();
+
+    [GeneratedRegex("^[a-z0-9][a-z0-9_-]{0,31}$")]
+    private static partial Regex DeviceName();
+
+    [GeneratedRegex(@"^(\d{1,3}\.\d{1,3}\.\d{1,3}\.\d{1,3})/(\d{1,2})$")]
+    private static partial Regex Ipv4Cidr();
 }

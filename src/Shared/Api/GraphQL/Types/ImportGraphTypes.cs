@@ -24,7 +24,7 @@ public sealed class ImportGraphType : ObjectGraphType<ImportResult>
     }
 }
 
-/// <summary>Totals, and per blob the bytes copied so far (<c>layers</c> is an addition to the contract's four totals).</summary>
+/// <summary>Totals, and per blob the bytes copied so far (<c>layers</c> and <c>bytes_fetched</c> are additions to the contract's four totals).</summary>
 public sealed class ImportProgressGraphType : ObjectGraphType<ImportView>
 {
     public ImportProgressGraphType()
@@ -34,6 +34,7 @@ public sealed class ImportProgressGraphType : ObjectGraphType<ImportView>
         Field<NonNullGraphType<IntGraphType>>("layers_done").Resolve(c => c.Source.LayersDone);
         Field<NonNullGraphType<LongGraphType>>("bytes_total").Resolve(c => c.Source.BytesTotal);
         Field<NonNullGraphType<LongGraphType>>("bytes_done").Resolve(c => c.Source.BytesDone);
+        Field<LongGraphType>("bytes_fetched").Description("Bytes read from the registry; blobs already stored are not fetched again. Set when completed.").Resolve(c => c.Source.BytesFetched);
         Field<ListGraphType<NonNullGraphType<LayerProgressGraphType>>>("layers").Resolve(c => c.Source.Layers);
     }
 }
