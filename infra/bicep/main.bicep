@@ -1,7 +1,7 @@
 // Entry point for `azd up`: one resource group holding the pipeline's Function App
 // (Flex Consumption), its storage account, monitoring, and the identity the app runs as.
 // Not yet here (see README): Service Bus (the app falls back to the storage queue
-// `deployments`), Key Vault, Front Door/CDN in front of the snapshot blobs.
+// `deployments`), Front Door/CDN in front of the snapshot blobs.
 targetScope = 'subscription'
 
 @description('Name of the azd environment; names the resource group and tags every resource.')
@@ -81,6 +81,16 @@ module identity 'modules/identity.bicep' = {
   }
 }
 
+module keyVault 'modules/key-vault.bicep' = {
+  name: 'key-vault'
+  scope: rg
+  params: {
+    location: location
+    tags: tags
+    name: 'kv-${take(resourceToken, 21)}'
+  }
+}
+
 module roleAssignments 'modules/role-assignments.bicep' = {
   name: 'role-assignments'
   scope: rg
@@ -88,6 +98,7 @@ module roleAssignments 'modules/role-assignments.bicep' = {
     principalId: identity.outputs.principalId
     storageAccountName: storage.outputs.name
     applicationInsightsName: monitoring.outputs.applicationInsightsName
+    keyVaultName: keyVault.outputs.name
   }
 }
 
@@ -115,6 +126,7 @@ module functionApp 'modules/function-app.bicep' = {
     maximumInstanceCount: maximumInstanceCount
     instanceMemoryMB: instanceMemoryMB
     adminKey: pipelineAdminKey
+    keyVaultUri: keyVault.outputs.uri
   }
 }
 
@@ -126,6 +138,7 @@ output AZURE_FUNCTION_APP_NAME string = functionApp.outputs.name
 output AZURE_FUNCTION_APP_URL string = functionApp.outputs.uri
 output AZURE_STORAGE_ACCOUNT_NAME string = storage.outputs.name
 output AZURE_STORAGE_BLOB_ENDPOINT string = storage.outputs.blobEndpoint
+output AZURE_KEY_VAULT_NAME string = keyVault.outputs.name
 output AZURE_MANAGED_IDENTITY_CLIENT_ID string = identity.outputs.clientId
 output SERVICE_API_NAME string = functionApp.outputs.name
 output SERVICE_API_URI string = functionApp.outputs.uri

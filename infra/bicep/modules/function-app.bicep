@@ -61,6 +61,9 @@ param instanceMemoryMB int = 2048
 @secure()
 param adminKey string = ''
 
+@description('URI of the Key Vault holding registry credentials.')
+param keyVaultUri string
+
 resource plan 'Microsoft.Web/serverfarms@2025-03-01' = {
   name: planName
   location: location
@@ -86,6 +89,7 @@ var baseSettings = [
   { name: 'Pipeline__Storage__QueueServiceUri', value: queueEndpoint }
   { name: 'Pipeline__Storage__TableServiceUri', value: tableEndpoint }
   { name: 'Pipeline__Storage__ClientId', value: identityClientId }
+  { name: 'Pipeline__Secrets__KeyVaultUri', value: keyVaultUri }
   // Lets DefaultAzureCredential pick the user-assigned identity (there is no system-assigned one).
   { name: 'AZURE_CLIENT_ID', value: identityClientId }
   { name: 'APPLICATIONINSIGHTS_CONNECTION_STRING', value: applicationInsightsConnectionString }

@@ -10,6 +10,9 @@ param storageAccountName string
 @description('Name of the Application Insights component the app sends telemetry to.')
 param applicationInsightsName string
 
+@description('Name of the Key Vault holding registry credentials.')
+param keyVaultName string
+
 // Built-in role definition ids (stable across tenants).
 var roles = {
   // Snapshot blobs, durable task hub blobs, the deployment package, user-delegation SAS.
@@ -20,6 +23,8 @@ var roles = {
   storageTableDataContributor: '0a9a7e1f-b9d0-4cc4-a60d-0319b160aaa3'
   // Entra-authenticated telemetry ingestion (local auth is disabled on the component).
   monitoringMetricsPublisher: '3913510d-42f4-4e42-8a64-420c390055eb'
+  // Registry credentials: the app sets and reads secrets, nothing else in the vault.
+  keyVaultSecretsOfficer: 'b86a8fe4-44ce-4948-aee5-eccb2c155cd7'
 }
 
 var storageRoles = [
@@ -55,5 +60,19 @@ resource telemetryRoleAssignment 'Microsoft.Authorization/roleAssignments@2022-0
     principalId: principalId
     principalType: 'ServicePrincipal'
     roleDefinitionId: subscriptionResourceId('Microsoft.Authorization/roleDefinitions', roles.monitoringMetricsPublisher)
+  }
+}
+
+resource keyVault 'Microsoft.KeyVault/vaults@2024-11-01' existing = {
+  name: keyVaultName
+}
+
+resource secretsRoleAssignment 'Microsoft.Authorization/roleAssignments@2022-04-01' = {
+  name: guid(keyVault.id, principalId, roles.keyVaultSecretsOfficer)
+  scope: keyVault
+  properties: {
+    principalId: principalId
+    principalType: 'ServicePrincipal'
+    roleDefinitionId: subscriptionResourceId('Microsoft.Authorization/roleDefinitions', roles.keyVaultSecretsOfficer)
   }
 }
