@@ -1,7 +1,7 @@
-using System.Buffers;
 using System.Security.Cryptography;
 using System.Text;
 using Azure;
+using Azure.Storage;
 using Azure.Storage.Blobs;
 using Azure.Storage.Blobs.Models;
 using Azure.Storage.Blobs.Specialized;
@@ -20,17 +20,23 @@ public enum BlobWriteOutcome
 
 /// <summary>
 /// Content-addressed blob store: container <c>snapshots</c>, blob <c>sha256/&lt;hex&gt;</c>.
-/// A blob is written once: bytes are staged as blocks while they stream in, hashed on the way,
-/// and the block list is committed with <c>If-None-Match: *</c> only when size and sha256 equal
-/// the descriptor. A failed or concurrent write never leaves a committed blob with other bytes.
+/// A blob is written once: its bytes stream from the source straight into staged blocks (each
+/// block's request body reads the registry's response as it is sent, so reading and writing
+/// overlap and nothing is buffered whole), are hashed on the way, and the block list is committed
+/// with <c>If-None-Match: *</c> only when size and sha256 equal the descriptor. A failed or
+/// concurrent write never leaves a committed blob with other bytes.
 /// </summary>
 public sealed partial class BlobSnapshotStore(PipelineStorage storage, ILogger<BlobSnapshotStore> logger)
 {
-    /// <summary>Block size for staged uploads; blobs up to this size go up in one request.</summary>
-    public const int BlockSizeBytes = 8 * 1024 * 1024;
+    /// <summary>Blobs up to this size are read into memory, verified, then sent in one request.</summary>
+    public const int SmallBlobBytes = 4 * 1024 * 1024;
 
-    /// <summary>Blocks staged concurrently per blob; bounds memory to (this + 1) × block size.</summary>
-    public const int MaxBlocksInFlight = 4;
+    /// <summary>
+    /// Bytes per staged block of a larger blob. Blocks are sent one after the other, each streaming
+    /// from the source, so the size costs no memory; large blocks mean few requests. Azure allows
+    /// 4000 MiB a block and 50,000 blocks a blob.
+    /// </summary>
+    public const long BlockBytes = 64L * 1024 * 1024;
 
     public static string BlobName(Digest digest) => "sha256/" + digest.Hex;
 
@@ -44,9 +50,8 @@ public sealed partial class BlobSnapshotStore(PipelineStorage storage, ILogger<B
 
     /// <summary>
     /// Streams <paramref name="source"/> into <c>sha256/&lt;hex&gt;</c>. Throws
-    /// <see cref="DigestMismatchException"/> or a <see cref="PipelineException"/> with
-    /// <see cref="ErrorCodes.DigestMismatch"/> when the bytes are not what <paramref name="blob"/> says;
-    /// nothing is committed then.
+    /// <see cref="DigestMismatchException"/> when the bytes are not what <paramref name="blob"/>
+    /// says (another hash, more or fewer bytes); nothing is committed then.
     /// </summary>
     public async Task<BlobWriteOutcome> WriteAsync(Descriptor blob, Stream source, Action<long>? progress, CancellationToken cancellationToken)
     {
@@ -54,92 +59,63 @@ public sealed partial class BlobSnapshotStore(PipelineStorage storage, ILogger<B
         using var hash = IncrementalHash.CreateHash(HashAlgorithmName.SHA256);
         var headers = new BlobHttpHeaders { ContentType = "application/octet-stream" };
         var noOverwrite = new BlobRequestConditions { IfNoneMatch = ETag.All };
-
-        // A blob that fits in one block goes up in one request: half the round trips.
-        byte[] first = ArrayPool<byte>.Shared.Rent(BlockSizeBytes);
-        try
+        if (blob.Size <= SmallBlobBytes)
         {
-            int firstLength = await FillAsync(source, first, cancellationToken).ConfigureAwait(false);
-            if (firstLength < BlockSizeBytes)
-            {
-                hash.AppendData(first, 0, firstLength);
-                Verify(blob, firstLength, hash);
-                progress?.Invoke(firstLength);
-                return await CommitAsync(blob, () => client.UploadAsync(
-                    new MemoryStream(first, 0, firstLength, writable: false),
-                    new BlobUploadOptions { HttpHeaders = headers, Conditions = noOverwrite },
-                    cancellationToken)).ConfigureAwait(false);
-            }
-            return await StageBlocksAsync(blob, client, source, first, hash, headers, noOverwrite, progress, cancellationToken).ConfigureAwait(false);
+            byte[] bytes = await ReadSmallAsync(blob, source, cancellationToken).ConfigureAwait(false);
+            hash.AppendData(bytes);
+            Verify(blob, bytes.Length, hash);
+            progress?.Invoke(bytes.Length);
+            return await CommitAsync(blob, () => client.UploadAsync(
+                new MemoryStream(bytes, writable: false),
+                new BlobUploadOptions { HttpHeaders = headers, Conditions = noOverwrite, TransferValidation = NoChecksum },
+                cancellationToken)).ConfigureAwait(false);
         }
-        finally
-        {
-            ArrayPool<byte>.Shared.Return(first);
-        }
-    }
 
-    private async Task<BlobWriteOutcome> StageBlocksAsync(
-        Descriptor blob, BlockBlobClient client, Stream source, byte[] first, IncrementalHash hash,
-        BlobHttpHeaders headers, BlobRequestConditions noOverwrite, Action<long>? progress, CancellationToken cancellationToken)
-    {
         // A random prefix per write: two writers of the same digest never overwrite each other's
         // staged blocks, so a writer whose bytes turn out bad cannot poison the other's block list.
         string nonce = Convert.ToHexStringLower(RandomNumberGenerator.GetBytes(8));
         var blockIds = new List<string>();
-        var inFlight = new List<Task>();
-        var rented = new List<byte[]>();
-        long total = 0;
-        byte[]? buffer = first;
-        int length = BlockSizeBytes;
-        try
+        for (long offset = 0; offset < blob.Size; offset += BlockBytes)
         {
-            while (length > 0)
-            {
-                hash.AppendData(buffer!, 0, length);
-                total += length;
-                if (total > blob.Size)
-                {
-                    throw SizeError(blob, total);
-                }
-                string id = Convert.ToBase64String(Encoding.ASCII.GetBytes($"{nonce}-{blockIds.Count:D8}"));
-                blockIds.Add(id);
-                var staged = buffer!;
-                int stagedLength = length;
-                inFlight.Add(StageOneAsync(client, id, staged, stagedLength, progress, cancellationToken));
-                if (inFlight.Count >= MaxBlocksInFlight)
-                {
-                    var done = await Task.WhenAny(inFlight).ConfigureAwait(false);
-                    await done.ConfigureAwait(false);
-                    inFlight.Remove(done);
-                }
-                buffer = ArrayPool<byte>.Shared.Rent(BlockSizeBytes);
-                rented.Add(buffer);
-                length = await FillAsync(source, buffer, cancellationToken).ConfigureAwait(false);
-            }
-            await Task.WhenAll(inFlight).ConfigureAwait(false);
+            string id = Convert.ToBase64String(Encoding.ASCII.GetBytes($"{nonce}-{blockIds.Count:D8}"));
+            var body = new BlockSourceStream(source, Math.Min(BlockBytes, blob.Size - offset), hash, progress);
+            await client.StageBlockAsync(id, body, new BlockBlobStageBlockOptions { TransferValidation = NoChecksum }, cancellationToken).ConfigureAwait(false);
+            blockIds.Add(id);
         }
-        finally
+        // The source must end exactly here: one more byte is a blob longer than its descriptor.
+        if (await source.ReadAsync(new byte[1], cancellationToken).ConfigureAwait(false) > 0)
         {
-            // Buffers go back only once nothing reads them any more.
-            try { await Task.WhenAll(inFlight).ConfigureAwait(false); } catch { /* already surfaced above */ }
-            foreach (var b in rented)
-            {
-                ArrayPool<byte>.Shared.Return(b);
-            }
+            throw SizeError(blob, blob.Size + 1);
         }
-
-        Verify(blob, total, hash);
+        Verify(blob, blob.Size, hash);
         return await CommitAsync(blob, () => client.CommitBlockListAsync(
             blockIds,
             new CommitBlockListOptions { HttpHeaders = headers, Conditions = noOverwrite },
             cancellationToken)).ConfigureAwait(false);
     }
 
-    private static async Task StageOneAsync(BlockBlobClient client, string id, byte[] buffer, int length, Action<long>? progress, CancellationToken cancellationToken)
+    /// <summary>No extra checksum pass: the sha256 is verified here, and a checksum would need the body twice.</summary>
+    private static readonly UploadTransferValidationOptions NoChecksum = new() { ChecksumAlgorithm = StorageChecksumAlgorithm.None };
+
+    private static async Task<byte[]> ReadSmallAsync(Descriptor blob, Stream source, CancellationToken cancellationToken)
     {
-        using var content = new MemoryStream(buffer, 0, length, writable: false);
-        await client.StageBlockAsync(id, content, cancellationToken: cancellationToken).ConfigureAwait(false);
-        progress?.Invoke(length);
+        // One byte of room past the declared size, to see a blob that is longer than it says.
+        byte[] buffer = new byte[blob.Size + 1];
+        int filled = 0;
+        while (filled < buffer.Length)
+        {
+            int n = await source.ReadAsync(buffer.AsMemory(filled), cancellationToken).ConfigureAwait(false);
+            if (n == 0)
+            {
+                break;
+            }
+            filled += n;
+        }
+        if (filled > blob.Size)
+        {
+            throw SizeError(blob, filled);
+        }
+        return buffer[..filled];
     }
 
     private async Task<BlobWriteOutcome> CommitAsync(Descriptor blob, Func<Task> commit)
@@ -172,21 +148,6 @@ public sealed partial class BlobSnapshotStore(PipelineStorage storage, ILogger<B
 
     private static DigestMismatchException SizeError(Descriptor blob, long seen) =>
         new($"Blob {blob.Digest} should be {blob.Size} bytes but {(seen > blob.Size ? "more" : seen.ToString(System.Globalization.CultureInfo.InvariantCulture))} arrived; nothing was stored.");
-
-    private static async Task<int> FillAsync(Stream source, byte[] buffer, CancellationToken cancellationToken)
-    {
-        int filled = 0;
-        while (filled < BlockSizeBytes)
-        {
-            int n = await source.ReadAsync(buffer.AsMemory(filled, BlockSizeBytes - filled), cancellationToken).ConfigureAwait(false);
-            if (n == 0)
-            {
-                break;
-            }
-            filled += n;
-        }
-        return filled;
-    }
 
     [LoggerMessage(Level = LogLevel.Information, Message = "Stored blob {Digest} ({Size} bytes)")]
     private static partial void LogStored(ILogger logger, string digest, long size);

@@ -1,11 +1,138 @@
+using System.Diagnostics;
+using System.Text.Json.Nodes;
+using Azure.Storage;
+using Azure.Storage.Blobs;
+using Azure.Storage.Blobs.Models;
+using Pipeline.Tests.Api;
+using Pipeline.Tests.Fixtures;
+
 namespace Pipeline.Benchmarks.Imports;
 
-/// <summary>Import through LocalHost into Azurite, next to the registry-side and storage-side limits.</summary>
+/// <summary>
+/// Import of a ~500 MB single-arch image from the local registry through LocalHost into Azurite,
+/// next to the two limits of this machine measured in the same run on the same bytes: the
+/// registry side (<c>skopeo copy docker://… dir:</c>) and the storage side (a plain SDK upload
+/// with the best block size and parallelism found). Then a re-import of the unchanged image and
+/// an image sharing all but one layer, with the bytes each fetched from the registry.
+/// </summary>
 public static class ImportBenchmark
 {
-    public static Task<int> RunAsync(string[] args)
+    private const long BigLayerBytes = 400L * 1024 * 1024;
+    private const int SmallLayers = 4;
+    private const long SmallLayerBytes = 25L * 1024 * 1024;
+
+    public static async Task<int> RunAsync(string[] args)
     {
-        Console.Error.WriteLine("import benchmark: not written yet");
-        return Task.FromResult(1);
+        Console.WriteLine("import benchmark: building a ~500 MB image (one 400 MiB layer, four 25 MiB layers)…");
+        await using var azurite = await AzuriteFixture.StartAsync();
+        await using var registry = await RegistryFixture.StartAsync();
+        int seed = Environment.TickCount;
+        var layers = new List<LayerSpec> { LayerSpec.SeededData(BigLayerBytes, seed, "data/big.bin") };
+        layers.AddRange(Enumerable.Range(1, SmallLayers).Select(i => LayerSpec.SeededData(SmallLayerBytes, seed + i, $"data/small{i}.bin")));
+        string repository = RegistryFixture.NewRepository("bench");
+        var image = await TestImages.BuildAndPushAsync(registry.Host, repository, "1", [ArchSpec.Amd64([.. layers])]);
+        long imageBytes = image.Manifests[0].TotalSize;
+        Console.WriteLine($"  image {image.Reference}: {imageBytes / 1048576.0:F0} MiB in {image.Manifests[0].Layers.Count} layers");
+
+        string work = Directory.CreateTempSubdirectory("import-bench-").FullName;
+        try
+        {
+            // Registry side: skopeo copy of the same image (median of three).
+            var skopeo = new List<double>();
+            for (int i = 0; i < 3; i++)
+            {
+                string dir = Path.Combine(work, $"skopeo{i}");
+                var sw = Stopwatch.StartNew();
+                await ProcessRunner.RunAsync("skopeo", ["copy", "--quiet", "--src-tls-verify=false", $"docker://{image.Reference}", $"dir:{dir}"], timeout: TimeSpan.FromMinutes(5));
+                skopeo.Add(sw.Elapsed.TotalSeconds);
+                if (i > 0)
+                {
+                    Directory.Delete(dir, recursive: true);
+                }
+            }
+            double registrySide = Median(skopeo);
+            Console.WriteLine($"  registry limit, skopeo copy docker:// dir: : {registrySide:F2} s (runs {string.Join(", ", skopeo.Select(s => s.ToString("F2")))})");
+
+            // Storage side: the same blobs uploaded with the SDK, all at once, trying configurations.
+            var files = Directory.GetFiles(Path.Combine(work, "skopeo0")).Where(f => Path.GetFileName(f).Length == 64).ToList();
+            var storageRuns = new List<(string Config, double Seconds)>();
+            foreach (var (blockMiB, concurrency) in new[] { (4, 4), (8, 4), (16, 4), (8, 2), (8, 8), (0, 0) })
+            {
+                var container = new BlobContainerClient(azurite.ConnectionString, "upload-" + Guid.NewGuid().ToString("N"));
+                await container.CreateAsync();
+                var options = blockMiB == 0
+                    ? new StorageTransferOptions { InitialTransferSize = long.MaxValue, MaximumTransferSize = 4000L * 1024 * 1024 }
+                    : new StorageTransferOptions { InitialTransferSize = 1, MaximumTransferSize = blockMiB * 1024 * 1024, MaximumConcurrency = concurrency };
+                var sw = Stopwatch.StartNew();
+                await Task.WhenAll(files.Select(async f =>
+                {
+                    await using var stream = File.OpenRead(f);
+                    await container.GetBlobClient(Path.GetFileName(f)).UploadAsync(stream, new BlobUploadOptions { TransferOptions = options });
+                }));
+                string config = blockMiB == 0 ? "one Put Blob per blob" : $"{blockMiB} MiB blocks x{concurrency}";
+                storageRuns.Add((config, sw.Elapsed.TotalSeconds));
+                Console.WriteLine($"  storage limit candidate, SDK upload {config}: {sw.Elapsed.TotalSeconds:F2} s");
+                await container.DeleteAsync();
+            }
+            var storageSide = storageRuns.MinBy(r => r.Seconds);
+            Console.WriteLine($"  storage limit (best): {storageSide.Seconds:F2} s with {storageSide.Config}");
+
+            // The import itself, through LocalHost's API.
+            await using var host = await LocalHostProcess.StartAsync(azurite, registry.Host);
+            using var api = new ApiClient(host.BaseUri);
+            string customer = "bench";
+            string key = await api.CreateKeyAsync(LocalHostProcess.AdminKey, customer, "import", "read");
+            long baseline = PeakRssBytes(host.Pid);
+            var (first, firstImport) = await TimeImportAsync(api, key, customer, "big", image.Reference);
+            long peak = PeakRssBytes(host.Pid);
+            double slower = Math.Max(registrySide, storageSide.Seconds);
+            Console.WriteLine($"  import through LocalHost: {first:F2} s, status {firstImport["status"]}");
+            Console.WriteLine($"RESULT import / slower limit = {first / slower:F2} (target <= 1.25; slower limit is the {(storageSide.Seconds >= registrySide ? "storage" : "registry")} side, {slower:F2} s)");
+            Console.WriteLine($"RESULT import / registry limit = {first / registrySide:F2}, import / storage limit = {first / storageSide.Seconds:F2}");
+            Console.WriteLine($"RESULT LocalHost peak working set = {peak / 1048576.0:F0} MiB (target < 300; {baseline / 1048576.0:F0} MiB before the import)");
+
+            var (again, reImport) = await TimeImportAsync(api, key, customer, "big", image.Reference);
+            Console.WriteLine($"RESULT re-import of the unchanged image = {again:F2} s = {again / first:F3} of the first import; version {reImport["container_version"]}; bytes fetched from the registry = {reImport["progress"]!["bytes_fetched"]}");
+
+            // A second image sharing all but one layer (the last small one changes).
+            var changed = new List<LayerSpec>(layers);
+            changed[^1] = LayerSpec.SeededData(SmallLayerBytes, seed + 1000, $"data/small{SmallLayers}.bin");
+            var image2 = await TestImages.BuildAndPushAsync(registry.Host, RegistryFixture.NewRepository("bench2"), "1", [ArchSpec.Amd64([.. changed])]);
+            var newLayer = image2.Manifests[0].Layers[^1];
+            var (third, shared) = await TimeImportAsync(api, key, customer, "big2", image2.Reference);
+            long fetched = shared["progress"]!["bytes_fetched"]!.GetValue<long>();
+            Console.WriteLine($"RESULT image sharing all but one layer: {third:F2} s; bytes fetched = {fetched} = new layer {newLayer.Size} + new config {image2.Manifests[0].ConfigSize} ({(fetched == newLayer.Size + image2.Manifests[0].ConfigSize ? "exactly" : "NOT exactly")})");
+            return firstImport["status"]!.GetValue<string>() == "completed" ? 0 : 1;
+        }
+        finally
+        {
+            Directory.Delete(work, recursive: true);
+        }
+    }
+
+    private static async Task<(double Seconds, JsonNode Import)> TimeImportAsync(ApiClient api, string key, string customer, string name, string reference)
+    {
+        var sw = Stopwatch.StartNew();
+        var done = await api.ImportAndWaitAsync(key, customer, new JsonObject { ["name"] = name, ["image_sources"] = ApiClient.Sources([("amd64", reference)]) }, TimeSpan.FromMinutes(10));
+        return (sw.Elapsed.TotalSeconds, JsonNode.Parse(done.GetRawText())!);
+    }
+
+    /// <summary>The process's peak resident set (VmHWM), which is its peak working set on Linux.</summary>
+    private static long PeakRssBytes(int pid)
+    {
+        foreach (var line in File.ReadLines($"/proc/{pid}/status"))
+        {
+            if (line.StartsWith("VmHWM:", StringComparison.Ordinal))
+            {
+                return long.Parse(line.Split(' ', StringSplitOptions.RemoveEmptyEntries)[1], System.Globalization.CultureInfo.InvariantCulture) * 1024;
+            }
+        }
+        return 0;
+    }
+
+    private static double Median(List<double> values)
+    {
+        var sorted = values.Order().ToList();
+        return sorted[sorted.Count / 2];
     }
 }
