@@ -1,4 +1,8 @@
 using Microsoft.Extensions.DependencyInjection;
+using Microsoft.Extensions.DependencyInjection.Extensions;
+using Pipeline.Fleet.Devices;
+using Pipeline.Fleet.Instances;
+using Pipeline.Fleet.Networking;
 
 namespace Pipeline.Fleet;
 
@@ -7,7 +11,14 @@ public static class FleetServiceCollectionExtensions
 {
     public static IServiceCollection AddPipelineFleet(this IServiceCollection services)
     {
+        services.TryAddSingleton(TimeProvider.System);
         services.AddSingleton<NodeServiceStore>();
+        services.AddSingleton<DeviceStore>();
+        services.AddSingleton<DeviceService>();
+        services.AddSingleton<LanLeaseStore>();
+        services.AddSingleton<LanAllocator>();
+        services.AddSingleton<NodeServiceInstanceStore>();
+        services.AddSingleton<NodeServiceInstanceService>();
         return services;
     }
 }

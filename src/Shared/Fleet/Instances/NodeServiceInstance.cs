@@ -1,0 +1,24 @@
+using Pipeline.Fleet.Networking;
+using Pipeline.Fleet.Rollout;
+
+namespace Pipeline.Fleet.Instances;
+
+/// <summary>
+/// A node service running on a device (API.md <c>NodeServiceInstance</c>): its LAN allocation,
+/// its configuration (<see cref="ConfigMapJson"/>, JSON text) and the selector that decides its
+/// target version.
+/// </summary>
+public sealed record NodeServiceInstance(
+    string InstanceId,
+    string NodeServiceId,
+    string CustomerId,
+    string DeviceId,
+    string Arch,
+    VersionTargetSelector Selector,
+    LanAllocation? Lan,
+    string? ConfigMapJson,
+    DateTimeOffset Created)
+{
+    /// <summary>The version this instance should run when the node service's latest is <paramref name="latestVersion"/>.</summary>
+    public int? TargetVersion(int? latestVersion) => Selector.Resolve(latestVersion);
+}

@@ -1,0 +1,128 @@
+using Azure;
+using Azure.Data.Tables;
+using Pipeline.Fleet.Networking;
+using Pipeline.Fleet.Rollout;
+using Pipeline.Storage;
+
+namespace Pipeline.Fleet.Instances;
+
+/// <summary>
+/// Node service instances (table <c>instances</c>: partition = node service id, row = instance
+/// id). One partition per node service makes "all instances of a service" (listing, fan-out to
+/// a new version) a single-partition query; the instance id names its partition
+/// (<see cref="NodeServiceInstanceIds"/>).
+/// </summary>
+public sealed class NodeServiceInstanceStore(PipelineStorage storage)
+{
+    public const string Table = "instances";
+
+    public async Task AddAsync(NodeServiceInstance instance, CancellationToken cancellationToken)
+    {
+        var table = await storage.TableAsync(Table, cancellationToken).ConfigureAwait(false);
+        var entity = new TableEntity(instance.NodeServiceId, instance.InstanceId)
+        {
+            ["customer_id"] = instance.CustomerId,
+            ["device_id"] = instance.DeviceId,
+            ["arch"] = instance.Arch,
+            ["selector"] = instance.Selector.ToStorageValue(),
+            ["config_map"] = instance.ConfigMapJson,
+            ["created"] = instance.Created,
+        };
+        if (instance.Lan is { } lan)
+        {
+            entity["lan_interface_address"] = lan.InterfaceAddress;
+            entity["lan_subnet"] = lan.Subnet;
+            entity["lan_dhcp_range_start"] = lan.DhcpRangeStart;
+            entity["lan_dhcp_range_end"] = lan.DhcpRangeEnd;
+            entity["lan_slot"] = lan.Slot;
+        }
+        await FleetTableRetry.RunAsync(() => table.AddEntityAsync(entity, cancellationToken), cancellationToken).ConfigureAwait(false);
+    }
+
+    /// <summary>The instance and its row's ETag, or null when there is none with that id.</summary>
+    public async Task<(NodeServiceInstance? Instance, ETag ETag)> GetAsync(string instanceId, CancellationToken cancellationToken)
+    {
+        if (!NodeServiceInstanceIds.TryGetNodeServiceId(instanceId, out string? nodeServiceId))
+        {
+            return (null, default);
+        }
+        var table = await storage.TableAsync(Table, cancellationToken).ConfigureAwait(false);
+        var row = await FleetTableRetry.RunAsync(() => table.GetEntityIfExistsAsync<TableEntity>(nodeServiceId, instanceId, cancellationToken: cancellationToken), cancellationToken).ConfigureAwait(false);
+        return row.HasValue && row.Value is { } e ? (FromEntity(e), e.ETag) : (null, default);
+    }
+
+    /// <summary>Every instance of a node service, oldest first.</summary>
+    public async Task<IReadOnlyList<NodeServiceInstance>> ListAsync(string nodeServiceId, CancellationToken cancellationToken)
+    {
+        var table = await storage.TableAsync(Table, cancellationToken).ConfigureAwait(false);
+        return await FleetTableRetry.RunAsync<IReadOnlyList<NodeServiceInstance>>(async () =>
+        {
+            var all = new List<NodeServiceInstance>();
+            await foreach (var e in table.QueryAsync<TableEntity>(x => x.PartitionKey == nodeServiceId, cancellationToken: cancellationToken).ConfigureAwait(false))
+            {
+                all.Add(FromEntity(e));
+            }
+            return all.OrderBy(i => i.Created).ThenBy(i => i.InstanceId, StringComparer.Ordinal).ToList();
+        }, cancellationToken).ConfigureAwait(false);
+    }
+
+    /// <summary>The ids of a node service's instances (a key-only query).</summary>
+    public async Task<IReadOnlySet<string>> ListIdsAsync(string nodeServiceId, CancellationToken cancellationToken)
+    {
+        var table = await storage.TableAsync(Table, cancellationToken).ConfigureAwait(false);
+        return await FleetTableRetry.RunAsync<IReadOnlySet<string>>(async () =>
+        {
+            var ids = new HashSet<string>(StringComparer.Ordinal);
+            await foreach (var e in table.QueryAsync<TableEntity>(x => x.PartitionKey == nodeServiceId, select: ["RowKey"], cancellationToken: cancellationToken).ConfigureAwait(false))
+            {
+                ids.Add(e.RowKey);
+            }
+            return ids;
+        }, cancellationToken).ConfigureAwait(false);
+    }
+
+    /// <summary>Deletes the instance if its row is unchanged since read; false when it changed or is gone.</summary>
+    public async Task<bool> TryDeleteAsync(NodeServiceInstance instance, ETag etag, CancellationToken cancellationToken)
+    {
+        var table = await storage.TableAsync(Table, cancellationToken).ConfigureAwait(false);
+        try
+        {
+            var response = await table.DeleteEntityAsync(instance.NodeServiceId, instance.InstanceId, etag, cancellationToken).ConfigureAwait(false);
+            return response.Status != 404;
+        }
+        catch (RequestFailedException e) when (e.Status is 404 or 412)
+        {
+            return false;
+        }
+    }
+
+    /// <summary>Sets the instance's selector; false when the instance no longer exists.</summary>
+    public async Task<bool> TrySetSelectorAsync(string nodeServiceId, string instanceId, VersionTargetSelector selector, CancellationToken cancellationToken)
+    {
+        var table = await storage.TableAsync(Table, cancellationToken).ConfigureAwait(false);
+        var entity = new TableEntity(nodeServiceId, instanceId) { ["selector"] = selector.ToStorageValue() };
+        try
+        {
+            // A merge touches only the selector; setting it is last-writer-wins by nature.
+            await FleetTableRetry.RunAsync(() => table.UpdateEntityAsync(entity, ETag.All, TableUpdateMode.Merge, cancellationToken), cancellationToken).ConfigureAwait(false);
+            return true;
+        }
+        catch (RequestFailedException e) when (e.Status == 404)
+        {
+            return false;
+        }
+    }
+
+    private static NodeServiceInstance FromEntity(TableEntity e) => new(
+        e.RowKey,
+        e.PartitionKey,
+        e.GetString("customer_id") ?? "",
+        e.GetString("device_id") ?? "",
+        e.GetString("arch") ?? "",
+        VersionTargetSelector.FromStorageValue(e.GetString("selector")),
+        e.GetString("lan_interface_address") is { } address
+            ? new LanAllocation(address, e.GetString("lan_subnet") ?? "", e.GetString("lan_dhcp_range_start"), e.GetString("lan_dhcp_range_end"), e.GetInt64("lan_slot"))
+            : null,
+        e.GetString("config_map"),
+        e.GetDateTimeOffset("created") ?? DateTimeOffset.MinValue);
+}
