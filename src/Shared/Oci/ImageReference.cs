@@ -11,6 +11,7 @@ public sealed partial record ImageReference(string Registry, string Repository, 
 {
     public const string DockerHub = "docker.io";
     private const string DockerHubApiHost = "registry-1.docker.io";
+    private const string LegacyDockerHub = "index.docker.io";
 
     /// <summary>The host (and port) the distribution API is served on.</summary>
     public string ApiHost => Registry == DockerHub ? DockerHubApiHost : Registry;
@@ -47,6 +48,11 @@ public sealed partial record ImageReference(string Registry, string Repository, 
             {
                 registry = ParseHost(first) ?? throw Bad(text, $"'{first}' is not a valid registry host");
                 rest = rest[(slash + 1)..];
+                if (registry == LegacyDockerHub)
+                {
+                    // The Docker CLI's old name for Docker Hub: the same registry, so the same cache keys and webhook matches.
+                    registry = DockerHub;
+                }
             }
         }
 

@@ -34,7 +34,7 @@ internal sealed class BearerTokenService(RegistryHttp http, RegistryOptions opti
         var uri = new UriBuilder(realm) { Query = query.ToString() }.Uri;
 
         string? authorization = credentials is null ? null : BasicAuthorization(credentials);
-        using var response = await http.SendAsync(HttpMethod.Get, uri, AcceptJson, authorization, cancellationToken);
+        using var response = await http.SendAsync(HttpMethod.Get, uri, AcceptJson, authorization, rangeFrom: null, cancellationToken);
         if (response.StatusCode is HttpStatusCode.Unauthorized or HttpStatusCode.Forbidden)
         {
             throw new PipelineException(

@@ -10,7 +10,10 @@ public interface IRegistryClient
 
     /// <summary>
     /// Opens a blob as a stream that verifies size and sha256 while it is read and throws
-    /// <see cref="DigestMismatchException"/> (or a size error) at the end or at size+1 bytes.
+    /// <see cref="DigestMismatchException"/> (or a size error) at the end or at size+1 bytes. A connection
+    /// that drops or stalls mid-body is resumed inside the stream (<c>Range</c> on an exact 206, else a
+    /// verified restart); after <see cref="RegistryOptions.BlobResumeAttempts"/> attempts without progress
+    /// a read throws <c>REGISTRY_UNREACHABLE</c>.
     /// </summary>
     Task<Stream> OpenBlobAsync(ImageReference repository, Descriptor blob, PullScope scope, CancellationToken cancellationToken);
 

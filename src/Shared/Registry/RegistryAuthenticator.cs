@@ -12,14 +12,22 @@ namespace Pipeline.Registry;
 /// </summary>
 internal sealed class RegistryAuthenticator(RegistryHttp http, BearerTokenService tokens, TokenCache cache, RegistryOptions options, TimeProvider time, ILogger logger)
 {
+    private readonly CredentialFingerprint _fingerprint = new();
+
     // How long to remember that a registry wants Basic, so later requests send it without a 401 first.
     private static readonly TimeSpan BasicMemory = TimeSpan.FromMinutes(10);
 
+    public Task<HttpResponseMessage> SendAsync(
+        ImageReference repository, HttpMethod method, string path, IReadOnlyList<string> accept, PullScope scope, CancellationToken cancellationToken) =>
+        SendAsync(repository, method, path, accept, scope, rangeFrom: null, cancellationToken);
+
+    /// <summary>The same, with <c>Range: bytes=N-</c> when <paramref name="rangeFrom"/> is set (resuming a blob).</summary>
     public async Task<HttpResponseMessage> SendAsync(
-        ImageReference repository, HttpMethod method, string path, IReadOnlyList<string> accept, PullScope scope, CancellationToken cancellationToken)
+        ImageReference repository, HttpMethod method, string path, IReadOnlyList<string> accept, PullScope scope, long? rangeFrom, CancellationToken cancellationToken)
     {
         var uri = new Uri(options.BaseUri(repository), path);
-        var key = new AuthKey(scope.TenantId, repository.ApiHost, $"repository:{repository.Repository}:pull", scope.Credentials?.Username);
+        var key = new AuthKey(
+            scope.TenantId, repository.ApiHost, $"repository:{repository.Repository}:pull", scope.Credentials?.Username, _fingerprint.Of(scope.Credentials));
         var cached = cache.Get(key);
         string? authorization = ToAuthorization(cached, scope.Credentials);
         if (authorization is null)
@@ -29,7 +37,7 @@ internal sealed class RegistryAuthenticator(RegistryHttp http, BearerTokenServic
 
         for (int attempt = 0; ; attempt++)
         {
-            var response = await http.SendAsync(method, uri, accept, authorization, cancellationToken);
+            var response = await http.SendAsync(method, uri, accept, authorization, rangeFrom, cancellationToken);
             if (response.StatusCode != HttpStatusCode.Unauthorized)
             {
                 return response;

@@ -9,7 +9,9 @@ namespace Pipeline.Registry;
 /// Pulls images from OCI distribution registries
 /// (https://github.com/opencontainers/distribution-spec/blob/main/spec.md#pull): resolves a tag or
 /// digest through an index to one architecture's manifest and config, verifying every document's
-/// digest and size, and streams blobs through a <see cref="VerifyingStream"/>. Token caches live in
+/// digest and size, and streams blobs through a <see cref="VerifyingStream"/> over a
+/// <see cref="ResumableBlobStream"/> (a dropped body is resumed with <c>Range</c> or restarted inside
+/// the stream). Every connection passes <see cref="RegistryConnectGuard"/>. Token caches live in
 /// the instance, keyed by tenant, registry, scope and user; register it as a singleton
 /// (<see cref="RegistryServiceCollectionExtensions.AddPipelineRegistry"/>).
 /// </summary>
@@ -25,6 +27,8 @@ public sealed class RegistryClient : IRegistryClient
     private static readonly string[] AcceptAny = ["*/*"];
 
     private readonly RegistryAuthenticator _auth;
+    private readonly RegistryOptions _options;
+    private readonly TimeProvider _time;
     private readonly ILogger _logger;
 
     public RegistryClient(IHttpClientFactory httpClientFactory, IOptions<RegistryOptions> options, TimeProvider timeProvider, ILogger<RegistryClient> logger)
@@ -33,6 +37,8 @@ public sealed class RegistryClient : IRegistryClient
         var http = new RegistryHttp(httpClientFactory, settings, timeProvider, logger);
         var tokens = new BearerTokenService(http, settings, timeProvider, logger);
         _auth = new RegistryAuthenticator(http, tokens, new TokenCache(timeProvider), settings, timeProvider, logger);
+        _options = settings;
+        _time = timeProvider;
         _logger = logger;
     }
 
@@ -104,7 +110,8 @@ public sealed class RegistryClient : IRegistryClient
         }
         _logger.BlobOpening(scope.TenantId, repository.Registry, repository.Repository, blob.Digest.ToString(), blob.Size);
         string what = $"{repository.Registry}/{repository.Repository}";
-        var response = await _auth.SendAsync(repository, HttpMethod.Get, BlobPath(repository, blob.Digest), AcceptAny, scope, cancellationToken);
+        string path = BlobPath(repository, blob.Digest);
+        var response = await _auth.SendAsync(repository, HttpMethod.Get, path, AcceptAny, scope, cancellationToken);
         try
         {
             if (response.StatusCode != HttpStatusCode.OK)
@@ -116,7 +123,14 @@ public sealed class RegistryClient : IRegistryClient
                 throw new DigestMismatchException($"Blob {blob.Digest} of {what} does not match its descriptor: the registry announced {declared} bytes, the descriptor says {blob.Size}.");
             }
             var body = await response.Content.ReadAsStreamAsync(cancellationToken);
-            return new VerifyingStream(body, blob.Digest, blob.Size, what, response);
+            // A dropped body is resumed inside the stream; the caller just reads to the end.
+            var resumable = new ResumableBlobStream(
+                response, body, blob, repository,
+                (from, ct) => _auth.SendAsync(repository, HttpMethod.Get, path, AcceptAny, scope, from, ct),
+                _options, _time, _logger);
+            var verifying = new VerifyingStream(resumable, blob.Digest, blob.Size, what);
+            resumable.DeliveredHash = verifying.GetCurrentHash;
+            return verifying;
         }
         catch
         {
@@ -217,7 +231,7 @@ public sealed class RegistryClient : IRegistryClient
 
     private static string BlobPath(ImageReference repository, Digest digest) => $"/v2/{repository.Repository}/blobs/{digest}";
 
-    private static PipelineException StatusError(HttpStatusCode status, ImageReference repository, string what) => status switch
+    internal static PipelineException StatusError(HttpStatusCode status, ImageReference repository, string what) => status switch
     {
         HttpStatusCode.NotFound => new PipelineException(ErrorCodes.ImageNotFound, $"{repository.Registry}/{repository.Repository} has no {what}."),
         HttpStatusCode.Unauthorized or HttpStatusCode.Forbidden => new PipelineException(

@@ -28,4 +28,20 @@ internal static partial class RegistryLog
     [LoggerMessage(EventId = 3006, Level = LogLevel.Debug,
         Message = "Opening blob {Digest} ({Size} bytes) of {Registry}/{Repository} for tenant {TenantId}")]
     public static partial void BlobOpening(this ILogger logger, string tenantId, string registry, string repository, string digest, long size);
+
+    [LoggerMessage(EventId = 3007, Level = LogLevel.Warning,
+        Message = "Refused to connect to {Authority}: it resolves to {Address}, {Reason}")]
+    public static partial void HostRefused(this ILogger logger, string authority, string address, string reason);
+
+    [LoggerMessage(EventId = 3008, Level = LogLevel.Warning,
+        Message = "Blob {Digest} from {Registry}/{Repository} broke off at byte {Position} of {Size} (attempt {Attempt} without progress): {Failure}")]
+    public static partial void BlobBroken(this ILogger logger, string registry, string repository, string digest, long position, long size, int attempt, string failure);
+
+    [LoggerMessage(EventId = 3009, Level = LogLevel.Information,
+        Message = "Blob {Digest} from {Registry}/{Repository}: {How} at byte {Position}")]
+    public static partial void BlobReconnected(this ILogger logger, string registry, string repository, string digest, string how, long position);
+
+    [LoggerMessage(EventId = 3010, Level = LogLevel.Information,
+        Message = "{Host} asked to retry after {RetryAfterSeconds} s (status {Status}); waiting")]
+    public static partial void RetryAfterWaiting(this ILogger logger, string host, double retryAfterSeconds, int status);
 }

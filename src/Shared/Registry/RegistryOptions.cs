@@ -25,6 +25,26 @@ public sealed class RegistryOptions
     /// <summary>Time allowed until a registry's response headers arrive (bodies are streamed separately).</summary>
     public TimeSpan ResponseHeadersTimeout { get; set; } = TimeSpan.FromSeconds(60);
 
+    /// <summary>
+    /// The longest <c>Retry-After</c> (of a 429 or 503) the client waits for inside one request
+    /// (TEST-MATRIX row 13). A registry asking for a longer pause fails the request at once with
+    /// <c>REGISTRY_UNREACHABLE</c> naming the wait, so the import's durable retry policy, not a
+    /// blocked activity, waits it out. Default 60 s.
+    /// </summary>
+    public TimeSpan MaxRetryAfter { get; set; } = TimeSpan.FromSeconds(60);
+
+    /// <summary>
+    /// How many times in a row a blob download that broke off may be resumed (or restarted) without
+    /// any byte of progress before <c>REGISTRY_UNREACHABLE</c> (TEST-MATRIX row 12). Progress resets the count.
+    /// </summary>
+    public int BlobResumeAttempts { get; set; } = 5;
+
+    /// <summary>Pause before resuming a broken blob download; it grows linearly with the attempts without progress.</summary>
+    public TimeSpan BlobResumeDelay { get; set; } = TimeSpan.FromMilliseconds(500);
+
+    /// <summary>A blob body that delivers no byte for this long is treated as a dropped connection and resumed.</summary>
+    public TimeSpan BlobReadTimeout { get; set; } = TimeSpan.FromSeconds(60);
+
     /// <summary>Whether <paramref name="host"/> (<c>host[:port]</c>, lower-case) is listed in <see cref="InsecureHosts"/>.</summary>
     public bool IsInsecure(string host)
     {

@@ -24,6 +24,22 @@ internal sealed class RegistryOptionsValidator : IValidateOptions<RegistryOption
         {
             failures.Add("Pipeline:Registry:ResponseHeadersTimeout must be positive.");
         }
+        if (options.MaxRetryAfter < TimeSpan.Zero || options.MaxRetryAfter > TimeSpan.FromMinutes(10))
+        {
+            failures.Add("Pipeline:Registry:MaxRetryAfter must be between 0 and 10 minutes (longer waits belong to the durable retry policy).");
+        }
+        if (options.BlobResumeAttempts is < 0 or > 100)
+        {
+            failures.Add("Pipeline:Registry:BlobResumeAttempts must be between 0 and 100.");
+        }
+        if (options.BlobResumeDelay < TimeSpan.Zero || options.BlobResumeDelay > TimeSpan.FromMinutes(1))
+        {
+            failures.Add("Pipeline:Registry:BlobResumeDelay must be between 0 and 1 minute.");
+        }
+        if (options.BlobReadTimeout <= TimeSpan.Zero)
+        {
+            failures.Add("Pipeline:Registry:BlobReadTimeout must be positive.");
+        }
         return failures.Count == 0 ? ValidateOptionsResult.Success : ValidateOptionsResult.Fail(failures);
     }
 }

@@ -16,16 +16,20 @@ public static class RegistryServiceCollectionExtensions
         services.AddOptions<RegistryOptions>().BindConfiguration(RegistryOptions.SectionName).ValidateOnStart();
         services.TryAddEnumerable(ServiceDescriptor.Singleton<IValidateOptions<RegistryOptions>, RegistryOptionsValidator>());
         services.TryAddSingleton(TimeProvider.System);
+        services.TryAddSingleton<IRegistryHostResolver, DnsRegistryHostResolver>();
+        services.TryAddSingleton<IRegistrySocketConnector, RegistrySocketConnector>();
+        services.TryAddSingleton<RegistryConnectGuard>();
 
         services.AddHttpClient(RegistryClient.HttpClientName, (sp, client) =>
             {
                 client.Timeout = sp.GetRequiredService<IOptions<RegistryOptions>>().Value.ResponseHeadersTimeout;
                 client.DefaultRequestHeaders.UserAgent.ParseAdd("pipeline-registry-client/1.0");
             })
-            // A SocketsHttpHandler so that a ConnectCallback (address checks at connect time) can be added;
-            // redirects are followed by RegistryHttp, which drops Authorization when the origin changes.
-            .ConfigurePrimaryHttpMessageHandler(() => new SocketsHttpHandler
+            // The guard resolves and checks every host at connect time (SSRF, DNS rebinding); redirects are
+            // followed by RegistryHttp, which drops Authorization when the origin changes.
+            .ConfigurePrimaryHttpMessageHandler(sp => new SocketsHttpHandler
             {
+                ConnectCallback = sp.GetRequiredService<RegistryConnectGuard>().ConnectAsync,
                 AllowAutoRedirect = false,
                 AutomaticDecompression = DecompressionMethods.None,
                 UseCookies = false,
@@ -34,7 +38,9 @@ public static class RegistryServiceCollectionExtensions
                 ConnectTimeout = TimeSpan.FromSeconds(15),
                 PooledConnectionLifetime = TimeSpan.FromMinutes(5),
                 MaxResponseHeadersLength = 64,
-            });
+            })
+            // The handler is long-lived; PooledConnectionLifetime renews connections (and DNS answers) instead.
+            .SetHandlerLifetime(Timeout.InfiniteTimeSpan);
 
         services.TryAddSingleton<IRegistryClient, RegistryClient>();
         return services;

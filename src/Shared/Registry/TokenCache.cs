@@ -4,9 +4,12 @@ namespace Pipeline.Registry;
 
 /// <summary>
 /// Who an authorization is for. The tenant is part of the key so that a token obtained with one
-/// tenant's credentials is never presented for another tenant (CONVENTIONS.md, "No static mutable state").
+/// tenant's credentials is never presented for another tenant (CONVENTIONS.md, "No static mutable state");
+/// <see cref="CredentialFingerprint"/> (a keyed hash of user and password, see
+/// <see cref="CredentialFingerprint"/>) makes a changed password fetch a new token instead of reusing
+/// the one the old password obtained.
 /// </summary>
-internal readonly record struct AuthKey(string TenantId, string Registry, string Scope, string? Username);
+internal readonly record struct AuthKey(string TenantId, string Registry, string Scope, string? Username, string? CredentialFingerprint);
 
 /// <summary>What the cache remembers: a bearer token, or only that a registry wants Basic (never the password).</summary>
 internal sealed record CachedAuth(string? BearerToken, DateTimeOffset ExpiresAt)

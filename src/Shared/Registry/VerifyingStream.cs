@@ -105,6 +105,9 @@ public sealed class VerifyingStream : Stream
         return n;
     }
 
+    /// <summary>The sha256 of the bytes delivered so far (a resumed download checks a restart against it).</summary>
+    internal byte[] GetCurrentHash() => _hash.GetCurrentHash();
+
     private void Verify()
     {
         if (_verified)

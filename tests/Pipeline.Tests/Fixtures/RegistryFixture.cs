@@ -27,6 +27,11 @@ public sealed class RegistryFixture : IAsyncLifetime, IAsyncDisposable
 
     private RegistryFixture(RegistryAuth? auth) => Auth = auth;
 
+    private RegistryFixture(string authSection) => _authSection = authSection;
+
+    // A registry `auth:` section given as is (e.g. token auth from RegistryTokenServer.RegistryAuthSection).
+    private readonly string? _authSection;
+
     /// <summary>The Basic-auth credentials it requires, or null when anonymous.</summary>
     public RegistryAuth? Auth { get; }
 
@@ -52,6 +57,22 @@ public sealed class RegistryFixture : IAsyncLifetime, IAsyncDisposable
     public static async Task<RegistryFixture> StartAsync(RegistryAuth? auth = null, CancellationToken cancellationToken = default)
     {
         var fixture = new RegistryFixture(auth);
+        try
+        {
+            await fixture.StartCoreAsync(cancellationToken);
+            return fixture;
+        }
+        catch
+        {
+            await fixture.DisposeAsync();
+            throw;
+        }
+    }
+
+    /// <summary>Starts a registry whose configuration has <paramref name="authSection"/> (YAML starting with <c>auth:</c>), e.g. token auth.</summary>
+    public static async Task<RegistryFixture> StartWithAuthSectionAsync(string authSection, CancellationToken cancellationToken = default)
+    {
+        var fixture = new RegistryFixture(authSection);
         try
         {
             await fixture.StartCoreAsync(cancellationToken);
@@ -175,12 +196,16 @@ public sealed class RegistryFixture : IAsyncLifetime, IAsyncDisposable
                     path: {htpasswdPath}
                 """;
         }
+        if (_authSection is not null)
+        {
+            config += "\n" + _authSection;
+        }
         return config + "\n";
     }
 
     private async Task<bool> WaitUntilReadyAsync(ServiceProcess process, CancellationToken cancellationToken)
     {
-        var expected = Auth is null ? HttpStatusCode.OK : HttpStatusCode.Unauthorized;
+        var expected = Auth is null && _authSection is null ? HttpStatusCode.OK : HttpStatusCode.Unauthorized;
         using var http = new HttpClient { Timeout = TimeSpan.FromSeconds(2) };
         var deadline = Stopwatch.StartNew();
         while (deadline.Elapsed < ReadyTimeout)

@@ -19,6 +19,9 @@ public sealed class ImageReferenceTests
     [InlineData("[::1]:5000/app:x", "[::1]:5000", "app", "x")]
     [InlineData("[2001:DB8::1]/app", "[2001:db8::1]", "app", "latest")]
     [InlineData("myhost:5000", "docker.io", "library/myhost", "5000")]
+    [InlineData("index.docker.io/alpine", "docker.io", "library/alpine", "latest")]
+    [InlineData("INDEX.docker.io/user/app:2", "docker.io", "user/app", "2")]
+    [InlineData("registry-1.docker.io/user/app", "registry-1.docker.io", "user/app", "latest")]
     public void Parse_ValidReference_Normalises(string text, string registry, string repository, string tag)
     {
         var reference = ImageReference.Parse(text);
@@ -35,6 +38,7 @@ public sealed class ImageReferenceTests
     {
         Assert.Equal("registry-1.docker.io", ImageReference.Parse("alpine").ApiHost);
         Assert.Equal("ghcr.io", ImageReference.Parse("ghcr.io/a/b").ApiHost);
+        Assert.Equal("registry-1.docker.io", ImageReference.Parse("index.docker.io/library/alpine").ApiHost);
     }
 
     [Fact]

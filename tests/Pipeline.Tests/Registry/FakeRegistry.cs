@@ -25,6 +25,10 @@ internal sealed class FakeRegistry : IAsyncDisposable
     private readonly ConcurrentDictionary<(string Repo, string Digest), byte[]> _blobs = new();
     private readonly ConcurrentDictionary<string, bool> _validTokens = new();
     private int _tokenRequests;
+    private int _blobGets;
+    private int _drops;
+    private int _stalls;
+    private int _pointIndex;
     private int _tokenCounter;
 
     private FakeRegistry(WebApplication app, int port)
@@ -59,6 +63,42 @@ internal sealed class FakeRegistry : IAsyncDisposable
 
     /// <summary>Manifest GETs stream an endless JSON-looking body.</summary>
     public bool EndlessManifests { get; set; }
+
+    /// <summary>Overrides the realm of the Bearer challenge (default <c>http://{Host}/token</c>).</summary>
+    public string? TokenRealm { get; set; }
+
+    /// <summary>Blob GETs answer 307 to the URL this returns for the request path (any host).</summary>
+    public Func<string, string>? RedirectBlobsToUrl { get; set; }
+
+    /// <summary>Cut the connection once the body has reached this byte offset of the blob.</summary>
+    public long? BlobDropAt { get; set; }
+
+    /// <summary>How many blob responses are cut at <see cref="BlobDropAt"/> (default: the first only).</summary>
+    public int BlobDropCount { get; set; } = 1;
+
+    /// <summary>The k-th blob response is cut at the k-th offset (absolute positions in the blob).</summary>
+    public long[]? BlobDropPoints { get; set; }
+
+    /// <summary>At the first cut, also revoke every token (it "expires" mid-import).</summary>
+    public bool RevokeTokensOnDrop { get; set; }
+
+    /// <summary>Stop sending (without closing) once the first blob body reaches this offset.</summary>
+    public long? BlobStallAt { get; set; }
+
+    /// <summary>How <c>Range</c> requests for blobs are answered.</summary>
+    public RangeBehaviour Range { get; set; } = RangeBehaviour.Honour;
+
+    /// <summary>Blob responses after the first serve these bytes instead (a blob that "changes").</summary>
+    public byte[]? LaterBlobContent { get; set; }
+
+    /// <summary>Each /v2/ request takes one entry and answers 429 with it as <c>Retry-After</c> (null: no header).</summary>
+    public ConcurrentQueue<string?> TooManyRequests { get; } = new();
+
+    /// <summary>404 answers carry an endless body.</summary>
+    public bool EndlessErrorBodies { get; set; }
+
+    /// <summary>Status codes of the blob answers, in order.</summary>
+    public ConcurrentQueue<int> BlobStatuses { get; } = new();
 
     public int TokenRequests => _tokenRequests;
 
@@ -113,7 +153,8 @@ internal sealed class FakeRegistry : IAsyncDisposable
     private async Task HandleAsync(HttpContext ctx)
     {
         string path = ctx.Request.Path.Value ?? "";
-        Requests.Enqueue(new RecordedRequest(ctx.Request.Method, path, ctx.Request.Headers.Authorization.ToString(), ctx.Request.Headers.Accept.ToString()));
+        Requests.Enqueue(new RecordedRequest(
+            ctx.Request.Method, path, ctx.Request.Headers.Authorization.ToString(), ctx.Request.Headers.Accept.ToString(), ctx.Request.Headers.Range.ToString()));
         if (path == "/token")
         {
             await HandleTokenAsync(ctx);
@@ -127,6 +168,15 @@ internal sealed class FakeRegistry : IAsyncDisposable
         if (FailWith is { } status)
         {
             ctx.Response.StatusCode = (int)status;
+            return;
+        }
+        if (TooManyRequests.TryDequeue(out string? retryAfter))
+        {
+            ctx.Response.StatusCode = 429;
+            if (retryAfter is not null)
+            {
+                ctx.Response.Headers.RetryAfter = retryAfter;
+            }
             return;
         }
         if (!Authorized(ctx))
@@ -163,7 +213,7 @@ internal sealed class FakeRegistry : IAsyncDisposable
             string repo = ctx.Request.Path.Value!.Split("/manifests/")[0].Split("/blobs/")[0]["/v2/".Length..];
             ctx.Response.StatusCode = 401;
             ctx.Response.Headers.WWWAuthenticate =
-                $"Bearer realm=\"http://{Host}/token\",service=\"fake registry, loopback\",scope=\"repository:{repo}:pull\"";
+                $"Bearer realm=\"{TokenRealm ?? $"http://{Host}/token"}\",service=\"fake registry, loopback\",scope=\"repository:{repo}:pull\"";
             return false;
         }
         if (RequiredCredentials is { } creds && auth != BasicHeader(creds.User, creds.Password))
@@ -231,31 +281,116 @@ internal sealed class FakeRegistry : IAsyncDisposable
 
     private async Task ServeBlobAsync(HttpContext ctx, string repo, string digest)
     {
-        if (RedirectBlobsTo is { } target && ctx.Request.Method == "GET")
+        if (ctx.Request.Method == "GET" && (RedirectBlobsToUrl is not null || RedirectBlobsTo is not null))
         {
             ctx.Response.StatusCode = 307;
-            ctx.Response.Headers.Location = $"http://{target.Host}{ctx.Request.Path}?signature=secret-signature";
+            ctx.Response.Headers.Location = RedirectBlobsToUrl?.Invoke(ctx.Request.Path.Value!)
+                ?? $"http://{RedirectBlobsTo!.Host}{ctx.Request.Path}?signature=secret-signature";
             return;
         }
         if (!_blobs.TryGetValue((repo, digest), out var content))
         {
             ctx.Response.StatusCode = 404;
+            await WriteErrorBodyAsync(ctx);
             return;
+        }
+        bool first = Interlocked.Increment(ref _blobGets) == 1 || ctx.Request.Method == "HEAD";
+        if (!first && LaterBlobContent is { } later)
+        {
+            content = later;
         }
         ctx.Response.ContentType = "application/octet-stream";
         ctx.Response.Headers["Docker-Content-Digest"] = digest;
+        long start = 0;
+        if (ctx.Request.Method == "GET" && TryParseRange(ctx.Request.Headers.Range.ToString(), out long from) && Range != RangeBehaviour.Ignore)
+        {
+            start = Range == RangeBehaviour.WrongContentRange ? Math.Min(from + 7, content.Length) : from;
+            ctx.Response.StatusCode = 206;
+            ctx.Response.Headers.ContentRange = $"bytes {start}-{content.Length - 1}/{content.Length}";
+        }
+        BlobStatuses.Enqueue(ctx.Response.StatusCode);
         if (!OmitBlobContentLength)
         {
-            ctx.Response.ContentLength = content.Length;
+            ctx.Response.ContentLength = content.Length - start;
         }
-        if (ctx.Request.Method != "HEAD")
+        if (ctx.Request.Method == "HEAD")
         {
-            // Two writes, so that a reader sees the body arrive in pieces.
-            int half = content.Length / 2;
-            await ctx.Response.Body.WriteAsync(content.AsMemory(0, half));
-            await ctx.Response.Body.FlushAsync();
-            await ctx.Response.Body.WriteAsync(content.AsMemory(half));
+            return;
         }
+
+        long end = content.Length;
+        bool drop = false;
+        if (BlobDropAt is long dropAt && dropAt < content.Length && Interlocked.Increment(ref _drops) <= BlobDropCount)
+        {
+            end = Math.Max(start, dropAt);
+            drop = true;
+        }
+        if (BlobDropPoints is { } points)
+        {
+            int k = Interlocked.Increment(ref _pointIndex) - 1;
+            if (k < points.Length && points[k] > start)
+            {
+                end = points[k];
+                drop = true;
+            }
+        }
+        bool stall = false;
+        if (BlobStallAt is long stallAt && Interlocked.Increment(ref _stalls) == 1)
+        {
+            end = Math.Max(start, Math.Min(end, stallAt));
+            stall = true;
+        }
+        // Two writes, so that a reader sees the body arrive in pieces.
+        long half = start + (end - start) / 2;
+        await ctx.Response.Body.WriteAsync(content.AsMemory((int)start, (int)(half - start)));
+        await ctx.Response.Body.FlushAsync();
+        await ctx.Response.Body.WriteAsync(content.AsMemory((int)half, (int)(end - half)));
+        await ctx.Response.Body.FlushAsync();
+        if (stall)
+        {
+            try
+            {
+                await Task.Delay(Timeout.Infinite, ctx.RequestAborted);
+            }
+            catch (OperationCanceledException)
+            {
+            }
+            return;
+        }
+        if (drop)
+        {
+            if (RevokeTokensOnDrop)
+            {
+                RevokeTokens();
+            }
+            ctx.Abort();
+        }
+    }
+
+    private async Task WriteErrorBodyAsync(HttpContext ctx)
+    {
+        if (!EndlessErrorBodies)
+        {
+            return;
+        }
+        byte[] chunk = Encoding.ASCII.GetBytes(new string('e', 64 * 1024));
+        try
+        {
+            while (!ctx.RequestAborted.IsCancellationRequested)
+            {
+                await ctx.Response.Body.WriteAsync(chunk, ctx.RequestAborted);
+            }
+        }
+        catch (Exception ex) when (ex is OperationCanceledException or IOException)
+        {
+        }
+    }
+
+    private static bool TryParseRange(string header, out long from)
+    {
+        from = 0;
+        return header.StartsWith("bytes=", StringComparison.Ordinal) && header.EndsWith('-') &&
+            long.TryParse(header["bytes=".Length..^1], out from);
     }
 
     public static string BasicHeader(string user, string password) =>
@@ -270,4 +405,17 @@ internal sealed class FakeRegistry : IAsyncDisposable
     private sealed record ManifestEntry(byte[] Body, string ContentType, string? DockerContentDigest);
 }
 
-internal sealed record RecordedRequest(string Method, string Path, string Authorization, string Accept);
+internal sealed record RecordedRequest(string Method, string Path, string Authorization, string Accept, string Range = "");
+
+/// <summary>How <see cref="FakeRegistry"/> answers <c>Range: bytes=N-</c>.</summary>
+internal enum RangeBehaviour
+{
+    /// <summary>206 with exactly the bytes asked for.</summary>
+    Honour,
+
+    /// <summary>200 with the whole blob, as if Range were not supported.</summary>
+    Ignore,
+
+    /// <summary>206 with a (truthfully labelled) range other than the one asked for.</summary>
+    WrongContentRange,
+}

@@ -207,16 +207,16 @@ public sealed class RegistryClientAuthTests
     }
 
     [Fact]
-    public async Task ResolveAsync_HostNotInsecure_UsesHttps()
+    public async Task ResolveAsync_LoopbackHostNotInsecure_ThrowsHostNotAllowedWithoutRequest()
     {
         await using var registry = await FakeRegistry.StartAsync();
         TestImages.PushImage(registry, "demo/app", "amd64", tag: "1");
-        using var client = new RegistryTestClient(); // the fake speaks plain HTTP only
+        using var client = new RegistryTestClient(); // 127.0.0.1 is not listed as insecure
 
         var ex = await Assert.ThrowsAsync<PipelineException>(() =>
             client.Client.ResolveAsync(registry.Reference("demo/app:1"), Architectures.Amd64, RegistryTestClient.Anonymous(), CancellationToken.None));
 
-        Assert.Equal(ErrorCodes.RegistryUnreachable, ex.Code);
-        Assert.Empty(registry.Requests); // a TLS handshake is not an HTTP request
+        Assert.Equal(ErrorCodes.HostNotAllowed, ex.Code);
+        Assert.Empty(registry.Requests);
     }
 }

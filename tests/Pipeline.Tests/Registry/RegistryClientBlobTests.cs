@@ -1,6 +1,7 @@
 using System.Net;
 using System.Security.Cryptography;
 using Pipeline.Oci;
+using Microsoft.Extensions.DependencyInjection;
 using Pipeline.Registry;
 
 namespace Pipeline.Tests.Registry;
@@ -189,5 +190,46 @@ public sealed class RegistryClientBlobTests
             client.Client.BlobExistsAsync(registry.Reference("demo/app:1"), Digest.Compute("x"u8), Scope, CancellationToken.None));
 
         Assert.Equal(ErrorCodes.RegistryAuthFailed, ex.Code);
+    }
+
+    [Fact]
+    public async Task OpenBlobAsync_RedirectToHostResolvingToMetadata_ThrowsHostNotAllowedWithoutConnecting()
+    {
+        await using var registry = await FakeRegistry.StartAsync();
+        registry.RequireToken = true;
+        registry.RedirectBlobsToUrl = path => $"https://storage.test{path}?signature=secret-signature";
+        var blob = registry.PutBlob("demo/app", RandomNumberGenerator.GetBytes(100));
+        var resolver = FakeResolver.Fixed("storage.test", IPAddress.Parse("169.254.169.254"));
+        var connector = new RecordingConnector();
+        using var client = new RegistryTestClient(RegistryTestClient.Settings(registry.Host), services =>
+        {
+            services.AddSingleton<IRegistryHostResolver>(resolver);
+            services.AddSingleton<IRegistrySocketConnector>(connector);
+        });
+
+        var ex = await Assert.ThrowsAsync<PipelineException>(() =>
+            client.Client.OpenBlobAsync(registry.Reference("demo/app:1"), blob, Scope, CancellationToken.None));
+
+        Assert.Equal(ErrorCodes.HostNotAllowed, ex.Code);
+        Assert.DoesNotContain("secret-signature", ex.Message);
+        Assert.Equal(["storage.test"], resolver.Lookups);
+        Assert.All(connector.Attempts, e => Assert.True(IPAddress.IsLoopback(e.Address)));
+    }
+
+    [Fact]
+    public async Task OpenBlobAsync_MissingBlobWithEndlessErrorBody_ThrowsImageNotFoundWithoutReadingIt()
+    {
+        await using var registry = await FakeRegistry.StartAsync();
+        registry.EndlessErrorBodies = true;
+        using var client = new RegistryTestClient(registry.Host);
+        var blob = new Descriptor(MediaTypes.OciLayerGzip, Digest.Compute("absent"u8), 6);
+        var clock = System.Diagnostics.Stopwatch.StartNew();
+
+        var ex = await Assert.ThrowsAsync<PipelineException>(() =>
+            client.Client.OpenBlobAsync(registry.Reference("demo/app:1"), blob, Scope, CancellationToken.None));
+
+        Assert.Equal(ErrorCodes.ImageNotFound, ex.Code);
+        // Reading the endless body would never end; dropping it is immediate.
+        Assert.InRange(clock.Elapsed, TimeSpan.Zero, TimeSpan.FromSeconds(5));
     }
 }

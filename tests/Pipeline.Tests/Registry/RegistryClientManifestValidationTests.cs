@@ -183,4 +183,20 @@ public sealed class RegistryClientManifestValidationTests
 
         Assert.Equal(ErrorCodes.ManifestInvalid, ex.Code);
     }
+
+    [Fact]
+    public async Task ResolveAsync_ConfigOver4MiB_ThrowsTooLargeWithoutFetchingIt()
+    {
+        await using var registry = await FakeRegistry.StartAsync();
+        var config = registry.PutBlob("demo/app", new byte[(4 * 1024 * 1024) + 1], MediaTypes.OciConfig);
+        var layer = registry.PutBlob("demo/app", TestImages.Layer("x"));
+        registry.PutManifest("demo/app", "1", TestImages.Manifest(config, [layer]), MediaTypes.OciManifest);
+        using var client = new RegistryTestClient(registry.Host);
+
+        var ex = await Assert.ThrowsAsync<PipelineException>(() =>
+            client.Client.ResolveAsync(registry.Reference("demo/app:1"), Architectures.Amd64, Scope, CancellationToken.None));
+
+        Assert.Equal(ErrorCodes.TooLarge, ex.Code);
+        Assert.DoesNotContain(registry.Requests, r => r.Path.Contains("/blobs/", StringComparison.Ordinal));
+    }
 }

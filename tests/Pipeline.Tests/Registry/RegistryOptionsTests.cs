@@ -34,6 +34,33 @@ public sealed class RegistryOptionsTests
     }
 
     [Fact]
+    public void Validate_OutOfRangeRetryAndResumeSettings_FailsNamingEach()
+    {
+        var result = new RegistryOptionsValidator().Validate(null, new RegistryOptions
+        {
+            MaxRetryAfter = TimeSpan.FromHours(1),
+            BlobResumeAttempts = -1,
+            BlobResumeDelay = TimeSpan.FromMinutes(5),
+            BlobReadTimeout = TimeSpan.Zero,
+        });
+
+        Assert.True(result.Failed);
+        Assert.Contains("MaxRetryAfter", result.FailureMessage);
+        Assert.Contains("BlobResumeAttempts", result.FailureMessage);
+        Assert.Contains("BlobResumeDelay", result.FailureMessage);
+        Assert.Contains("BlobReadTimeout", result.FailureMessage);
+    }
+
+    [Fact]
+    public void Defaults_RetryAfterCapIs60Seconds_AndValid()
+    {
+        var options = new RegistryOptions();
+
+        Assert.Equal(TimeSpan.FromSeconds(60), options.MaxRetryAfter);
+        Assert.False(new RegistryOptionsValidator().Validate(null, options).Failed);
+    }
+
+    [Fact]
     public void AddPipelineRegistry_BadInsecureHosts_FailsAtStartup()
     {
         using var client = new RegistryTestClient(new Dictionary<string, string?> { ["Pipeline:Registry:InsecureHosts"] = "ok.local:5000" });
