@@ -1,7 +1,7 @@
 using System.Globalization;
-using System.Net;
 using System.Text.RegularExpressions;
 using Pipeline.Fleet;
+using Pipeline.Fleet.Networking;
 using Pipeline.Snapshots;
 using Pipeline.Imports;
 using Pipeline.Oci;
@@ -161,33 +161,14 @@ public static partial class NodeServiceInputParser
             throw Bad($"{Root}.network_config.masquerade", "needs both wan_configure_network and lan_configure_network other than disabled");
         }
 
-        IPNetwork2? accessNet = access is null ? null : Cidr(access, $"{Root}.access_provided_subnet");
-        if (template is not null && range is not null)
-        {
-            throw Bad($"{Root}.dhcp_range", "give dhcp_range_template or dhcp_range, not both");
-        }
-        if (template is not null || range is not null)
-        {
-            string field = template is not null ? "dhcp_range_template" : "dhcp_range";
-            var net = Cidr(template ?? range!, $"{Root}.{field}");
-            if (accessNet is null)
-            {
-                throw Bad($"{Root}.{field}", "needs access_provided_subnet");
-            }
-            if (net.Cidr < accessNet.Cidr)
-            {
-                throw Bad($"{Root}.{field}", $"/{net.Cidr} is larger than the access subnet /{accessNet.Cidr}");
-            }
-            if (!accessNet.Contains(net))
-            {
-                throw Bad($"{Root}.{field}", $"{net} is not inside the access subnet {accessNet}");
-            }
-        }
-        if (lan != NodeServiceNetwork.Disabled && accessNet is null)
+        if (lan != NodeServiceNetwork.Disabled && access is null)
         {
             throw Bad($"{Root}.access_provided_subnet", $"is needed when lan_configure_network is {lan}");
         }
-        return new NodeServiceNetwork(wan, lan, masquerade, access, template, range);
+        var network = new NodeServiceNetwork(wan, lan, masquerade, access, template, range);
+        // The same rules instances are allocated by: what is accepted here can be allocated later.
+        LanPlan.From(network, Root + ".");
+        return network;
     }
 
     private static string Mode(IDictionary<string, object?>? config, string field)
@@ -198,13 +179,6 @@ public static partial class NodeServiceInputParser
             : throw Bad($"{Root}.network_config.{field}", $"'{mode}' is not one of disabled, allocated, dhcp");
     }
 
-    private static IPNetwork2 Cidr(string text, string field) =>
-        Ipv4Cidr().Match(text) is { Success: true } m
-        && IPAddress.TryParse(m.Groups[1].Value, out var address)
-        && int.TryParse(m.Groups[2].Value, CultureInfo.InvariantCulture, out int prefix) && prefix is >= 8 and <= 30
-            ? IPNetwork2.Parse(address.ToString(), (byte)prefix)
-            : throw Bad(field, $"'{text}' is not an IPv4 CIDR such as 10.190.0.1/16 (prefix 8-30)");
-
     private static object? Get(IDictionary<string, object?> map, string key) => map.TryGetValue(key, out var v) ? v : null;
 
     private static PipelineException Bad(string field, string why) => new(ErrorCodes.BadInput, $"{field}: {why}.");
@@ -214,7 +188,4 @@ public static partial class NodeServiceInputParser
 
     [GeneratedRegex("^[a-z0-9][a-z0-9_-]{0,31}$")]
     private static partial Regex DeviceName();
-
-    [GeneratedRegex(@"^(\d{1,3}\.\d{1,3}\.\d{1,3}\.\d{1,3})/(\d{1,2})$")]
-    private static partial Regex Ipv4Cidr();
 }
