@@ -90,7 +90,8 @@ public static class ImportBenchmark
             double slower = Math.Max(registrySide, storageSide.Seconds);
             Console.WriteLine($"  import through LocalHost: {first:F2} s, status {firstImport["status"]}");
             Console.WriteLine($"RESULT import / slower limit = {first / slower:F2} (target <= 1.25; slower limit is the {(storageSide.Seconds >= registrySide ? "storage" : "registry")} side, {slower:F2} s)");
-            Console.WriteLine($"RESULT import / registry limit = {first / registrySide:F2}, import / storage limit = {first / storageSide.Seconds:F2}");
+            var staged = storageRuns.Where(r => r.Config.Contains("blocks", StringComparison.Ordinal)).MinBy(r => r.Seconds);
+            Console.WriteLine($"RESULT import / registry limit = {first / registrySide:F2}, import / storage limit = {first / storageSide.Seconds:F2}, import / best staged-block SDK upload ({staged.Config}, {staged.Seconds:F2} s) = {first / staged.Seconds:F2}");
             Console.WriteLine($"RESULT LocalHost peak working set = {peak / 1048576.0:F0} MiB (target < 300; {baseline / 1048576.0:F0} MiB before the import)");
 
             var (again, reImport) = await TimeImportAsync(api, key, customer, "big", image.Reference);
