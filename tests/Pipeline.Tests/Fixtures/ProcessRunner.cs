@@ -23,32 +23,7 @@ public static class ProcessRunner
         bool checkExitCode = true,
         CancellationToken cancellationToken = default)
     {
-        var psi = new ProcessStartInfo(fileName)
-        {
-            UseShellExecute = false,
-            RedirectStandardInput = true,
-            RedirectStandardOutput = true,
-            RedirectStandardError = true,
-            WorkingDirectory = workingDirectory ?? Environment.CurrentDirectory,
-        };
-        foreach (var argument in arguments)
-        {
-            psi.ArgumentList.Add(argument);
-        }
-        if (environment is not null)
-        {
-            foreach (var (key, value) in environment)
-            {
-                if (value is null)
-                {
-                    psi.Environment.Remove(key);
-                }
-                else
-                {
-                    psi.Environment[key] = value;
-                }
-            }
-        }
+        var psi = ProcessStart.Info(fileName, arguments, workingDirectory, environment);
 
         var commandLine = Describe(fileName, arguments);
         using var process = new Process { StartInfo = psi };

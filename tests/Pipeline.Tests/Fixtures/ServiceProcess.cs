@@ -77,32 +77,7 @@ public sealed class ServiceProcess : IDisposable, IAsyncDisposable
         var name = Path.GetFileName(fileName);
         bool ownsLog = logPath is null;
         logPath ??= Path.Combine(Path.GetTempPath(), $"pipeline-tests-{name}-{Guid.NewGuid():N}.log");
-        var psi = new ProcessStartInfo(fileName)
-        {
-            UseShellExecute = false,
-            RedirectStandardInput = true,
-            RedirectStandardOutput = true,
-            RedirectStandardError = true,
-            WorkingDirectory = workingDirectory ?? Environment.CurrentDirectory,
-        };
-        foreach (var argument in arguments)
-        {
-            psi.ArgumentList.Add(argument);
-        }
-        if (environment is not null)
-        {
-            foreach (var (key, value) in environment)
-            {
-                if (value is null)
-                {
-                    psi.Environment.Remove(key);
-                }
-                else
-                {
-                    psi.Environment[key] = value;
-                }
-            }
-        }
+        var psi = ProcessStart.Info(fileName, arguments, workingDirectory, environment);
 
         var stream = new FileStream(logPath, FileMode.Create, FileAccess.Write, FileShare.ReadWrite | FileShare.Delete);
         var log = new StreamWriter(stream) { AutoFlush = true };
