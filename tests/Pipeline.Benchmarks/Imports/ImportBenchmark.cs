@@ -79,8 +79,17 @@ public static class ImportBenchmark
             var storageSide = storageRuns.MinBy(r => r.Seconds);
             Console.WriteLine($"  storage limit (best): {storageSide.Seconds:F2} s with {storageSide.Config}");
 
-            // The import itself, through LocalHost's API.
-            await using var host = await LocalHostProcess.StartAsync(azurite, registry.Host);
+            // The import itself, through LocalHost's API. Azurite serves blobs, queues and tables
+            // from one event loop; in Azure they are separate services, so with --split the
+            // durable backend's queue and table traffic goes to a second Azurite and the blob
+            // service is left to the snapshots, as the storage-side candidates had it.
+            bool split = args.Contains("--split");
+            await using var chatter = split ? await AzuriteFixture.StartAsync() : null;
+            string storage = chatter is null
+                ? azurite.ConnectionString
+                : $"DefaultEndpointsProtocol=http;AccountName={AzuriteFixture.AccountName};AccountKey={AzuriteFixture.AccountKey};BlobEndpoint={azurite.BlobEndpoint};QueueEndpoint={chatter.QueueEndpoint};TableEndpoint={chatter.TableEndpoint};";
+            Console.WriteLine(split ? "  LocalHost: blobs on one Azurite, queues and tables on another" : "  LocalHost: one Azurite for blobs, queues and tables");
+            await using var host = await LocalHostProcess.StartAsync(storage, registry.Host);
             using var api = new ApiClient(host.BaseUri);
             string customer = "bench";
             string key = await api.CreateKeyAsync(LocalHostProcess.AdminKey, customer, "import", "read");

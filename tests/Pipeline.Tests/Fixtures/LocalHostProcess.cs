@@ -28,7 +28,11 @@ public sealed class LocalHostProcess : IAsyncDisposable
     public string ReadLog() => _process.ReadLog(20_000);
 
     /// <summary>Starts LocalHost against <paramref name="azurite"/>, allowing plain HTTP to <paramref name="insecureHosts"/>.</summary>
-    public static async Task<LocalHostProcess> StartAsync(AzuriteFixture azurite, string insecureHosts, string? taskHub = null, string? logPath = null)
+    public static Task<LocalHostProcess> StartAsync(AzuriteFixture azurite, string insecureHosts, string? taskHub = null, string? logPath = null) =>
+        StartAsync(azurite.ConnectionString, insecureHosts, taskHub, logPath);
+
+    /// <summary>Starts LocalHost against the storage of <paramref name="storageConnectionString"/>.</summary>
+    public static async Task<LocalHostProcess> StartAsync(string storageConnectionString, string insecureHosts, string? taskHub = null, string? logPath = null)
     {
         string dll = Path.Combine(AppContext.BaseDirectory, "Pipeline.LocalHost.dll");
         if (!File.Exists(dll))
@@ -39,7 +43,7 @@ public sealed class LocalHostProcess : IAsyncDisposable
         int port = FreePort.Next();
         var env = new Dictionary<string, string?>
         {
-            ["Pipeline__Storage__ConnectionString"] = azurite.ConnectionString,
+            ["Pipeline__Storage__ConnectionString"] = storageConnectionString,
             ["Pipeline__AdminKey"] = AdminKey,
             ["Pipeline__Registry__InsecureHosts"] = insecureHosts,
             ["Pipeline__Durable__TaskHubName"] = taskHub,
