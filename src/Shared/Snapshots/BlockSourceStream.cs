@@ -36,15 +36,24 @@ internal sealed class BlockSourceStream(Stream source, long length, IncrementalH
         {
             return 0;
         }
-        int n = await source.ReadAsync(buffer[..(int)Math.Min(buffer.Length, remaining)], cancellationToken).ConfigureAwait(false);
-        if (n == 0)
+        // Fill the caller's buffer before handing it on: the request then goes out in full-size
+        // writes rather than in whatever small pieces the registry's socket delivered, which
+        // costs the storage service (Azurite above all) far less per byte.
+        var target = buffer[..(int)Math.Min(buffer.Length, remaining)];
+        int filled = 0;
+        while (filled < target.Length)
         {
-            throw new DigestMismatchException($"The blob ended {remaining} bytes before its declared size; nothing was stored.");
+            int n = await source.ReadAsync(target[filled..], cancellationToken).ConfigureAwait(false);
+            if (n == 0)
+            {
+                throw new DigestMismatchException($"The blob ended {remaining - filled} bytes before its declared size; nothing was stored.");
+            }
+            filled += n;
         }
-        hash.AppendData(buffer.Span[..n]);
-        _position += n;
-        progress?.Invoke(n);
-        return n;
+        hash.AppendData(target.Span[..filled]);
+        _position += filled;
+        progress?.Invoke(filled);
+        return filled;
     }
 
     public override Task<int> ReadAsync(byte[] buffer, int offset, int count, CancellationToken cancellationToken) =>
