@@ -8,9 +8,9 @@ using Pipeline.Storage;
 namespace Pipeline.Api.Auth;
 
 /// <summary>
-/// Tenant API keys, stored only as their SHA-256 (table <c>apikeys</c>, row key = hash). A key is
-/// 256 random bits, so a plain hash cannot be reversed by guessing; the admin key comes from
-/// configuration and is compared in constant time.
+/// Tenant API keys (<see cref="BearerKeys"/>), stored only as their SHA-256 (table
+/// <c>apikeys</c>, row key = hash); the admin key comes from configuration and is compared in
+/// constant time.
 /// </summary>
 public sealed class ApiKeyStore(PipelineStorage storage, IOptions<PipelineOptions> options)
 {
@@ -21,7 +21,7 @@ public sealed class ApiKeyStore(PipelineStorage storage, IOptions<PipelineOption
     /// <summary>Creates a key for a customer and returns it; only its hash is kept.</summary>
     public async Task<string> CreateAsync(string customerId, IReadOnlyCollection<string> roles, CancellationToken cancellationToken)
     {
-        string key = KeyPrefix + Base64Url(RandomNumberGenerator.GetBytes(32));
+        string key = BearerKeys.New(KeyPrefix);
         var table = await storage.TableAsync(Table, cancellationToken).ConfigureAwait(false);
         var entity = new TableEntity(Partition, Hash(key))
         {
@@ -63,8 +63,5 @@ public sealed class ApiKeyStore(PipelineStorage storage, IOptions<PipelineOption
         }
     }
 
-    public static string Hash(string key) => Convert.ToHexStringLower(SHA256.HashData(Encoding.UTF8.GetBytes(key)));
-
-    private static string Base64Url(byte[] bytes) =>
-        Convert.ToBase64String(bytes).TrimEnd('=').Replace('+', '-').Replace('/', '_');
+    public static string Hash(string key) => BearerKeys.Hash(key);
 }

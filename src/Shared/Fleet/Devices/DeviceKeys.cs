@@ -11,9 +11,9 @@ public static class DeviceKeys
 {
     public const string Prefix = "dk_";
 
-    public static string New() => Prefix + Convert.ToBase64String(RandomNumberGenerator.GetBytes(32)).TrimEnd('=').Replace('+', '-').Replace('/', '_');
+    public static string New() => BearerKeys.New(Prefix);
 
-    public static string Hash(string key) => Convert.ToHexStringLower(SHA256.HashData(Encoding.UTF8.GetBytes(key)));
+    public static string Hash(string key) => BearerKeys.Hash(key);
 
     /// <summary>Whether <paramref name="key"/> hashes to <paramref name="storedHash"/>, in constant time.</summary>
     public static bool Matches(string? key, string? storedHash) =>
