@@ -106,35 +106,25 @@ public sealed class AzuriteFixture : IAsyncLifetime, IAsyncDisposable
         }
 
         _dataDirectory = Directory.CreateTempSubdirectory("pipeline-azurite-").FullName;
-        // A port may be taken between choosing it and Azurite binding it: try a few times.
-        for (int attempt = 1; ; attempt++)
-        {
-            var ports = FreePort.Next(3);
-            (BlobPort, QueuePort, TablePort) = (ports[0], ports[1], ports[2]);
-            _process = ServiceProcess.Start(
-                "node",
-                [
-                    script, "--silent", "--location", _dataDirectory,
-                    "--blobHost", "127.0.0.1", "--blobPort", BlobPort.ToString(),
-                    "--queueHost", "127.0.0.1", "--queuePort", QueuePort.ToString(),
-                    "--tableHost", "127.0.0.1", "--tablePort", TablePort.ToString(),
-                    "--skipApiVersionCheck", "--loose",
-                ],
-                workingDirectory: RepoPaths.Root,
-                logPath: Path.Combine(_dataDirectory, "azurite.log"));
-            if (await WaitUntilReadyAsync(_process, cancellationToken))
+        _process = await ServiceProcess.StartUntilReadyAsync(
+            () =>
             {
-                return;
-            }
-            var log = _process.ReadLog();
-            await _process.DisposeAsync();
-            _process = null;
-            if (attempt == 3)
-            {
-                throw new InvalidOperationException(
-                    $"Azurite did not answer on 127.0.0.1:{BlobPort} within {ReadyTimeout.TotalSeconds} s. Log:\n{log}");
-            }
-        }
+                var ports = FreePort.Next(3);
+                (BlobPort, QueuePort, TablePort) = (ports[0], ports[1], ports[2]);
+                return Task.FromResult(ServiceProcess.Start(
+                    "node",
+                    [
+                        script, "--silent", "--location", _dataDirectory,
+                        "--blobHost", "127.0.0.1", "--blobPort", BlobPort.ToString(),
+                        "--queueHost", "127.0.0.1", "--queuePort", QueuePort.ToString(),
+                        "--tableHost", "127.0.0.1", "--tablePort", TablePort.ToString(),
+                        "--skipApiVersionCheck", "--loose",
+                    ],
+                    workingDirectory: RepoPaths.Root,
+                    logPath: Path.Combine(_dataDirectory, "azurite.log")));
+            },
+            process => WaitUntilReadyAsync(process, cancellationToken),
+            log => $"Azurite did not answer on 127.0.0.1:{BlobPort} within {ReadyTimeout.TotalSeconds} s. Log:\n{log}");
     }
 
     private async Task<bool> WaitUntilReadyAsync(ServiceProcess process, CancellationToken cancellationToken)

@@ -142,30 +142,20 @@ public sealed class RegistryFixture : IAsyncLifetime, IAsyncDisposable
             await File.WriteAllTextAsync(htpasswdPath, entry.StdOut.Trim() + "\n", cancellationToken);
         }
 
-        // A port may be taken between choosing it and the registry binding it: try a few times.
-        for (int attempt = 1; ; attempt++)
-        {
-            Port = FreePort.Next();
-            var configPath = Path.Combine(_directory, "config.yml");
-            await File.WriteAllTextAsync(configPath, Config(htpasswdPath), cancellationToken);
-            _process = ServiceProcess.Start(
-                RegistryBinary,
-                ["serve", configPath],
-                workingDirectory: _directory,
-                logPath: Path.Combine(_directory, "registry.log"));
-            if (await WaitUntilReadyAsync(_process, cancellationToken))
+        string configPath = Path.Combine(_directory, "config.yml");
+        _process = await ServiceProcess.StartUntilReadyAsync(
+            async () =>
             {
-                return;
-            }
-            var log = _process.ReadLog();
-            await _process.DisposeAsync();
-            _process = null;
-            if (attempt == 3)
-            {
-                throw new InvalidOperationException(
-                    $"The registry did not answer GET http://{Host}/v2/ within {ReadyTimeout.TotalSeconds} s. Log:\n{log}");
-            }
-        }
+                Port = FreePort.Next();
+                await File.WriteAllTextAsync(configPath, Config(htpasswdPath), cancellationToken);
+                return ServiceProcess.Start(
+                    RegistryBinary,
+                    ["serve", configPath],
+                    workingDirectory: _directory,
+                    logPath: Path.Combine(_directory, "registry.log"));
+            },
+            process => WaitUntilReadyAsync(process, cancellationToken),
+            log => $"The registry did not answer GET http://{Host}/v2/ within {ReadyTimeout.TotalSeconds} s. Log:\n{log}");
     }
 
     private string Config(string? htpasswdPath)

@@ -123,6 +123,31 @@ public sealed class ServiceProcess : IDisposable, IAsyncDisposable
         }
     }
 
+    /// <summary>
+    /// Starts a service until it answers, at most <paramref name="attempts"/> times: a port may be
+    /// taken between choosing it and the service binding it, so each attempt chooses anew inside
+    /// <paramref name="start"/>. A service that does not become ready is stopped before the next try.
+    /// </summary>
+    /// <param name="notReady">The failure message, given the last attempt's log.</param>
+    public static async Task<ServiceProcess> StartUntilReadyAsync(
+        Func<Task<ServiceProcess>> start, Func<ServiceProcess, Task<bool>> ready, Func<string, string> notReady, int attempts = 3)
+    {
+        for (int attempt = 1; ; attempt++)
+        {
+            var process = await start().ConfigureAwait(false);
+            if (await ready(process).ConfigureAwait(false))
+            {
+                return process;
+            }
+            var log = process.ReadLog();
+            await process.DisposeAsync().ConfigureAwait(false);
+            if (attempt == attempts)
+            {
+                throw new InvalidOperationException(notReady(log));
+            }
+        }
+    }
+
     /// <summary>SIGKILL at once, as a crash would: no shutdown handler runs. Then cleans up like <see cref="StopAsync"/>.</summary>
     public async Task KillAsync()
     {
