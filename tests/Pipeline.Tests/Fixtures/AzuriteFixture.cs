@@ -114,7 +114,7 @@ public sealed class AzuriteFixture : IAsyncLifetime, IAsyncDisposable
                 return Task.FromResult(ServiceProcess.Start(
                     "node",
                     [
-                        script, "--silent", "--location", _dataDirectory,
+                        script, "--silent", "--disableTelemetry", "--location", _dataDirectory,
                         "--blobHost", "127.0.0.1", "--blobPort", BlobPort.ToString(),
                         "--queueHost", "127.0.0.1", "--queuePort", QueuePort.ToString(),
                         "--tableHost", "127.0.0.1", "--tablePort", TablePort.ToString(),
