@@ -22,6 +22,7 @@ public static class PipelineServiceCollectionExtensions
         services.AddOptions<PipelineOptions>().BindConfiguration(PipelineOptions.Section);
         services.AddOptions<StorageOptions>().BindConfiguration(StorageOptions.Section);
         services.AddSingleton<PipelineStorage>();
+        services.AddOptions<SnapshotOptions>().BindConfiguration(SnapshotOptions.Section);
         services.AddSingleton<BlobSnapshotStore>();
         services.AddSingleton<BlobOwnershipStore>();
         services.AddSingleton<SnapshotRecordStore>();

@@ -12,7 +12,7 @@ namespace Pipeline.Registry;
 /// read that delivers the last byte, so a reader that stops at exactly <see cref="Size"/> bytes is
 /// still protected. Once failed, every further read throws again. Memory use is constant.
 /// </summary>
-public sealed class VerifyingStream : Stream
+public sealed class VerifyingStream : Stream, IVerifiedBlobSource
 {
     private readonly Stream _inner;
     private readonly IDisposable? _owner;
@@ -48,6 +48,8 @@ public sealed class VerifyingStream : Stream
 
     /// <summary>Bytes delivered so far.</summary>
     public long BytesRead { get; private set; }
+
+    public bool Verified => _verified;
 
     public override bool CanRead => !_disposed;
     public override bool CanSeek => false;

@@ -6,6 +6,7 @@ using Azure.Storage.Blobs;
 using Azure.Storage.Blobs.Models;
 using Azure.Storage.Blobs.Specialized;
 using Microsoft.Extensions.Logging;
+using Microsoft.Extensions.Options;
 using Pipeline.Oci;
 using Pipeline.Storage;
 
@@ -20,27 +21,50 @@ public enum BlobWriteOutcome
 
 /// <summary>
 /// Content-addressed blob store: container <c>snapshots</c>, blob <c>sha256/&lt;hex&gt;</c>.
-/// A blob is written once: its bytes stream from the source straight into staged blocks (each
-/// block's request body reads the registry's response as it is sent, so reading and writing
-/// overlap and nothing is buffered whole), are hashed on the way, and the block list is committed
-/// with <c>If-None-Match: *</c> only when size and sha256 equal the descriptor. A failed or
-/// concurrent write never leaves a committed blob with other bytes.
+/// A blob is written once. Its bytes are read from the source one block at a time into a bounded
+/// pool of buffers, hashed, and staged while the next block is read, so reading and writing
+/// overlap and no blob is ever held whole. Each block carries its Content-MD5, so the service
+/// rejects a block damaged in transit and the SDK can retry it from its buffer. The block list is
+/// committed with <c>If-None-Match: *</c> only when size and sha256 equal the descriptor; a
+/// failed or concurrent write never leaves a committed blob with other bytes.
 /// </summary>
-public sealed partial class BlobSnapshotStore(PipelineStorage storage, ILogger<BlobSnapshotStore> logger)
+public sealed partial class BlobSnapshotStore : IDisposable
 {
-    /// <summary>Blobs up to this size are read into memory, verified, then sent in one request.</summary>
-    public const int SmallBlobBytes = 4 * 1024 * 1024;
+    /// <summary>Blobs up to this size are read into a buffer of their own rather than a pooled block.</summary>
+    private const int TinyBlobBytes = 1024 * 1024;
 
     /// <summary>
-    /// Bytes per staged block of a larger blob. Blocks are sent one after the other, each streaming
-    /// from the source, so the size costs no memory; large blocks mean few requests. Azure allows
-    /// 4000 MiB a block and 50,000 blocks a blob.
+    /// The Content-MD5 of a request body, computed over the whole buffer in one call (the SDK
+    /// would hash the body through a stream in 4 KiB steps, three times the CPU). MD5 is what the
+    /// storage protocol checks a body with; the content's identity is its sha256.
     /// </summary>
-    public const long BlockBytes = 64L * 1024 * 1024;
+    [System.Diagnostics.CodeAnalysis.SuppressMessage("Security", "CA5351", Justification = "Transport checksum defined by the storage protocol, not a security use.")]
+    private static byte[] ContentMd5(ReadOnlySpan<byte> body) => MD5.HashData(body);
+
+    private readonly PipelineStorage _storage;
+    private readonly ILogger<BlobSnapshotStore> _logger;
+    private readonly BlockBufferPool _buffers;
+    private readonly int _inFlightPerBlob;
+
+    public BlobSnapshotStore(PipelineStorage storage, IOptions<SnapshotOptions> options, ILogger<BlobSnapshotStore> logger)
+    {
+        var o = options.Value;
+        if (o.BlockSizeMiB is < 1 or > 4000 || o.BlocksInFlightPerBlob < 1 || o.MaxBufferedBlocks < 1)
+        {
+            throw new ArgumentOutOfRangeException(nameof(options), "Pipeline:Snapshots needs BlockSizeMiB 1-4000 and BlocksInFlightPerBlob, MaxBufferedBlocks at least 1.");
+        }
+        _storage = storage;
+        _logger = logger;
+        _buffers = new BlockBufferPool(o.BlockBytes, o.MaxBufferedBlocks);
+        _inFlightPerBlob = Math.Min(o.BlocksInFlightPerBlob, o.MaxBufferedBlocks);
+    }
+
+    /// <summary>Bytes per staged block.</summary>
+    public int BlockBytes => _buffers.BufferBytes;
 
     public static string BlobName(Digest digest) => "sha256/" + digest.Hex;
 
-    public BlockBlobClient Blob(Digest digest) => storage.Snapshots.GetBlockBlobClient(BlobName(digest));
+    public BlockBlobClient Blob(Digest digest) => _storage.Snapshots.GetBlockBlobClient(BlobName(digest));
 
     public async Task<bool> ExistsAsync(Digest digest, CancellationToken cancellationToken)
     {
@@ -52,78 +76,189 @@ public sealed partial class BlobSnapshotStore(PipelineStorage storage, ILogger<B
     /// Streams <paramref name="source"/> into <c>sha256/&lt;hex&gt;</c>. Throws
     /// <see cref="DigestMismatchException"/> when the bytes are not what <paramref name="blob"/>
     /// says (another hash, more or fewer bytes); nothing is committed then.
+    /// <paramref name="progress"/> is told of bytes as they are read from the source.
     /// </summary>
-    public async Task<BlobWriteOutcome> WriteAsync(Descriptor blob, Stream source, Action<long>? progress, CancellationToken cancellationToken)
+    public Task<BlobWriteOutcome> WriteAsync(Descriptor blob, Stream source, Action<long>? progress, CancellationToken cancellationToken) =>
+        blob.Size <= BlockBytes
+            ? WriteOneShotAsync(blob, source, progress, cancellationToken)
+            : WriteStagedAsync(blob, source, progress, cancellationToken);
+
+    private static BlobHttpHeaders Headers => new() { ContentType = "application/octet-stream" };
+
+    private static BlobRequestConditions NoOverwrite => new() { IfNoneMatch = ETag.All };
+
+    /// <summary>A blob of at most one block: read, verified, then sent in one Put Blob.</summary>
+    private async Task<BlobWriteOutcome> WriteOneShotAsync(Descriptor blob, Stream source, Action<long>? progress, CancellationToken cancellationToken)
     {
-        var client = Blob(blob.Digest);
-        using var hash = IncrementalHash.CreateHash(HashAlgorithmName.SHA256);
-        var headers = new BlobHttpHeaders { ContentType = "application/octet-stream" };
-        var noOverwrite = new BlobRequestConditions { IfNoneMatch = ETag.All };
-        if (blob.Size <= SmallBlobBytes)
+        int size = (int)blob.Size;
+        bool pooled = size > TinyBlobBytes;
+        byte[] buffer = pooled ? await _buffers.RentAsync(cancellationToken).ConfigureAwait(false) : new byte[size];
+        try
         {
-            byte[] bytes = await ReadSmallAsync(blob, source, cancellationToken).ConfigureAwait(false);
-            hash.AppendData(bytes);
-            Verify(blob, bytes.Length, hash);
-            progress?.Invoke(bytes.Length);
-            return await CommitAsync(blob, () => client.UploadAsync(
-                new MemoryStream(bytes, writable: false),
-                new BlobUploadOptions { HttpHeaders = headers, Conditions = noOverwrite, TransferValidation = NoChecksum },
+            int n = await FillAsync(source, buffer.AsMemory(0, size), cancellationToken).ConfigureAwait(false);
+            progress?.Invoke(n);
+            await EnsureEndedAsync(blob, source, n, cancellationToken).ConfigureAwait(false);
+            if (!IsVerifiedAtEnd(blob, source))
+            {
+                Verify(blob, SHA256.HashData(buffer.AsSpan(0, size)));
+            }
+            return await CommitAsync(blob, () => Blob(blob.Digest).UploadAsync(
+                new MemoryStream(buffer, 0, size, writable: false),
+                new BlobUploadOptions
+                {
+                    // On Put Blob the service checks the body against x-ms-blob-content-md5 and keeps
+                    // it as the blob's Content-MD5 (a precalculated transfer checksum is refused here).
+                    HttpHeaders = new BlobHttpHeaders { ContentType = Headers.ContentType, ContentHash = ContentMd5(buffer.AsSpan(0, size)) },
+                    Conditions = NoOverwrite,
+                    TransferValidation = new UploadTransferValidationOptions { ChecksumAlgorithm = StorageChecksumAlgorithm.None },
+                },
                 cancellationToken)).ConfigureAwait(false);
         }
+        finally
+        {
+            if (pooled)
+            {
+                _buffers.Return(buffer);
+            }
+        }
+    }
 
+    /// <summary>A larger blob: blocks are read in turn and staged with up to a few in flight, then committed.</summary>
+    private async Task<BlobWriteOutcome> WriteStagedAsync(Descriptor blob, Stream source, Action<long>? progress, CancellationToken cancellationToken)
+    {
+        var client = Blob(blob.Digest);
+        // A source that verifies this very descriptor as it is read is not hashed again.
+        var selfVerifying = source is IVerifiedBlobSource v && v.Expected == blob.Digest && v.Size == blob.Size ? v : null;
+        using var hash = IncrementalHash.CreateHash(HashAlgorithmName.SHA256);
+        using var stop = CancellationTokenSource.CreateLinkedTokenSource(cancellationToken);
         // A random prefix per write: two writers of the same digest never overwrite each other's
         // staged blocks, so a writer whose bytes turn out bad cannot poison the other's block list.
         string nonce = Convert.ToHexStringLower(RandomNumberGenerator.GetBytes(8));
         var blockIds = new List<string>();
-        for (long offset = 0; offset < blob.Size; offset += BlockBytes)
+        var inFlight = new List<Task>();
+        try
         {
-            string id = Convert.ToBase64String(Encoding.ASCII.GetBytes($"{nonce}-{blockIds.Count:D8}"));
-            var body = new BlockSourceStream(source, Math.Min(BlockBytes, blob.Size - offset), hash, progress);
-            await client.StageBlockAsync(id, body, new BlockBlobStageBlockOptions { TransferValidation = NoChecksum }, cancellationToken).ConfigureAwait(false);
-            blockIds.Add(id);
+            long read = 0;
+            while (read < blob.Size)
+            {
+                while (inFlight.Count >= _inFlightPerBlob)
+                {
+                    var done = await Task.WhenAny(inFlight).ConfigureAwait(false);
+                    inFlight.Remove(done);
+                    await done.ConfigureAwait(false);
+                }
+                byte[] buffer = await _buffers.RentAsync(stop.Token).ConfigureAwait(false);
+                int length = (int)Math.Min(BlockBytes, blob.Size - read);
+                int n;
+                try
+                {
+                    n = await FillAsync(source, buffer.AsMemory(0, length), stop.Token).ConfigureAwait(false);
+                }
+                catch
+                {
+                    _buffers.Return(buffer);
+                    throw;
+                }
+                if (n < length)
+                {
+                    _buffers.Return(buffer);
+                    throw SizeError(blob, read + n);
+                }
+                if (selfVerifying is null)
+                {
+                    hash.AppendData(buffer, 0, n);
+                }
+                read += n;
+                progress?.Invoke(n);
+                string id = Convert.ToBase64String(Encoding.ASCII.GetBytes($"{nonce}-{blockIds.Count:D8}"));
+                blockIds.Add(id);
+                inFlight.Add(StageAsync(client, id, buffer, n, stop.Token));
+            }
+            await EnsureEndedAsync(blob, source, read, stop.Token).ConfigureAwait(false);
+            await Task.WhenAll(inFlight).ConfigureAwait(false);
+            inFlight.Clear();
         }
-        // The source must end exactly here: one more byte is a blob longer than its descriptor.
-        if (await source.ReadAsync(new byte[1], cancellationToken).ConfigureAwait(false) > 0)
+        catch
         {
-            throw SizeError(blob, blob.Size + 1);
+            // Let every staged request end before the buffers can be reused; what they staged
+            // stays uncommitted and is collected by the service.
+            await stop.CancelAsync().ConfigureAwait(false);
+            await Task.WhenAll(inFlight).ContinueWith(static _ => { }, TaskScheduler.Default).ConfigureAwait(false);
+            throw;
         }
-        Verify(blob, blob.Size, hash);
+        if (!IsVerifiedAtEnd(blob, source))
+        {
+            Verify(blob, hash.GetCurrentHash());
+        }
         return await CommitAsync(blob, () => client.CommitBlockListAsync(
             blockIds,
-            new CommitBlockListOptions { HttpHeaders = headers, Conditions = noOverwrite },
+            new CommitBlockListOptions { HttpHeaders = Headers, Conditions = NoOverwrite },
             cancellationToken)).ConfigureAwait(false);
     }
 
-    /// <summary>No extra checksum pass: the sha256 is verified here, and a checksum would need the body twice.</summary>
-    private static readonly UploadTransferValidationOptions NoChecksum = new() { ChecksumAlgorithm = StorageChecksumAlgorithm.None };
-
-    private static async Task<byte[]> ReadSmallAsync(Descriptor blob, Stream source, CancellationToken cancellationToken)
+    private Task StageAsync(BlockBlobClient client, string id, byte[] buffer, int length, CancellationToken cancellationToken) => Task.Run(async () =>
     {
-        // One byte of room past the declared size, to see a blob that is longer than it says.
-        byte[] buffer = new byte[blob.Size + 1];
+        try
+        {
+            await client.StageBlockAsync(
+                id,
+                new MemoryStream(buffer, 0, length, writable: false),
+                new BlockBlobStageBlockOptions
+                {
+                    TransferValidation = new UploadTransferValidationOptions { ChecksumAlgorithm = StorageChecksumAlgorithm.MD5, PrecalculatedChecksum = ContentMd5(buffer.AsSpan(0, length)) },
+                },
+                cancellationToken).ConfigureAwait(false);
+        }
+        finally
+        {
+            _buffers.Return(buffer);
+        }
+    }, CancellationToken.None);
+
+    /// <summary>Reads until <paramref name="buffer"/> is full or the source ends; returns the bytes read.</summary>
+    private static async Task<int> FillAsync(Stream source, Memory<byte> buffer, CancellationToken cancellationToken)
+    {
         int filled = 0;
         while (filled < buffer.Length)
         {
-            int n = await source.ReadAsync(buffer.AsMemory(filled), cancellationToken).ConfigureAwait(false);
+            int n = await source.ReadAsync(buffer[filled..], cancellationToken).ConfigureAwait(false);
             if (n == 0)
             {
                 break;
             }
             filled += n;
         }
-        if (filled > blob.Size)
-        {
-            throw SizeError(blob, filled);
-        }
-        return buffer[..filled];
+        return filled;
     }
+
+    /// <summary>The source must hold exactly the declared size: fewer bytes, or one more, is an error.</summary>
+    private static async Task EnsureEndedAsync(Descriptor blob, Stream source, long read, CancellationToken cancellationToken)
+    {
+        if (read < blob.Size)
+        {
+            throw SizeError(blob, read);
+        }
+        if (await source.ReadAsync(new byte[1], cancellationToken).ConfigureAwait(false) > 0)
+        {
+            throw SizeError(blob, blob.Size + 1);
+        }
+    }
+
+    /// <summary>
+    /// Whether the source itself has checked, now that it was read to its end, that its bytes are
+    /// this descriptor's. A source that does not verify, or verifies another descriptor, is hashed here.
+    /// </summary>
+    private static bool IsVerifiedAtEnd(Descriptor blob, Stream source) =>
+        source is IVerifiedBlobSource { Verified: true } v && v.Expected == blob.Digest && v.Size == blob.Size;
+
+    public void Dispose() => _buffers.Dispose();
 
     private async Task<BlobWriteOutcome> CommitAsync(Descriptor blob, Func<Task> commit)
     {
         try
         {
             await commit().ConfigureAwait(false);
-            LogStored(logger, blob.Digest.ToString(), blob.Size);
+            LogStored(_logger, blob.Digest.ToString(), blob.Size);
             return BlobWriteOutcome.Stored;
         }
         catch (RequestFailedException e) when (e.Status == 409 || e.ErrorCode == BlobErrorCode.BlobAlreadyExists)
@@ -133,13 +268,9 @@ public sealed partial class BlobSnapshotStore(PipelineStorage storage, ILogger<B
         }
     }
 
-    private static void Verify(Descriptor blob, long total, IncrementalHash hash)
+    private static void Verify(Descriptor blob, byte[] sha256)
     {
-        if (total != blob.Size)
-        {
-            throw SizeError(blob, total);
-        }
-        var actual = Digest.FromHash(hash.GetCurrentHash());
+        var actual = Digest.FromHash(sha256);
         if (actual != blob.Digest)
         {
             throw new DigestMismatchException($"Blob {blob.Digest} hashed to {actual}; nothing was stored.");

@@ -3,6 +3,7 @@ using Azure.Storage.Blobs.Specialized;
 using Microsoft.Extensions.Logging.Abstractions;
 using Microsoft.Extensions.Options;
 using Pipeline.Oci;
+using Pipeline.Registry;
 using Pipeline.Snapshots;
 using Pipeline.Storage;
 using Pipeline.Tests.Fixtures;
@@ -15,9 +16,12 @@ namespace Pipeline.Tests.Snapshots;
 /// </summary>
 public sealed class BlobSnapshotStoreTests : IAsyncLifetime
 {
-    // Over one block, so the staged path with more than one block is what is tested.
-    private const int LargeBytes = (int)BlobSnapshotStore.BlockBytes + 3 * 1024 * 1024 + 17;
+    // 1 MiB blocks, three in flight, four buffers: a large blob is more blocks than may be in
+    // flight, and than the pool holds, so both limits are exercised.
+    private const int BlockBytes = 1024 * 1024;
+    private const int LargeBytes = 6 * BlockBytes + 17;
     private const int SmallBytes = 100_000;
+    private static readonly SnapshotOptions SmallBlocks = new() { BlockSizeMiB = 1, BlocksInFlightPerBlob = 3, MaxBufferedBlocks = 4 };
 
     private BlobSnapshotStore _store = null!;
     private AzuriteFixture _azurite = null!;
@@ -27,10 +31,14 @@ public sealed class BlobSnapshotStoreTests : IAsyncLifetime
         _azurite = await AzuriteFixture.GetSharedAsync();
         var storage = new PipelineStorage(Options.Create(new StorageOptions { ConnectionString = _azurite.ConnectionString }));
         await storage.EnsureSnapshotsContainerAsync(CancellationToken.None);
-        _store = new BlobSnapshotStore(storage, NullLogger<BlobSnapshotStore>.Instance);
+        _store = new BlobSnapshotStore(storage, Options.Create(SmallBlocks), NullLogger<BlobSnapshotStore>.Instance);
     }
 
-    public Task DisposeAsync() => Task.CompletedTask;
+    public Task DisposeAsync()
+    {
+        _store.Dispose();
+        return Task.CompletedTask;
+    }
 
     private static (byte[] Bytes, Descriptor Descriptor) Content(int size)
     {
@@ -47,7 +55,10 @@ public sealed class BlobSnapshotStoreTests : IAsyncLifetime
 
     [Theory]
     [InlineData(SmallBytes)]
+    [InlineData(BlockBytes)]
+    [InlineData(BlockBytes + 1)]
     [InlineData(LargeBytes)]
+    [InlineData(0)]
     public async Task WriteAsync_RightBytes_CommitsThemUnderTheirDigest(int size)
     {
         var (bytes, descriptor) = Content(size);
@@ -82,7 +93,9 @@ public sealed class BlobSnapshotStoreTests : IAsyncLifetime
     [InlineData(SmallBytes, -1)]
     [InlineData(LargeBytes, 1)]
     [InlineData(LargeBytes, -1)]
-    [InlineData(LargeBytes, -(int)BlobSnapshotStore.BlockBytes)]
+    [InlineData(LargeBytes, -BlockBytes)]
+    [InlineData(BlockBytes, 1)]
+    [InlineData(BlockBytes, -1)]
     public async Task WriteAsync_LongerOrShorterThanDeclared_ThrowsAndCommitsNothing(int size, int delta)
     {
         var (bytes, descriptor) = Content(size);
@@ -123,6 +136,123 @@ public sealed class BlobSnapshotStoreTests : IAsyncLifetime
         await Assert.ThrowsAsync<DigestMismatchException>(() => bad);
         var (_, hash) = await StoredBlobs.ReadAsync(_azurite.ConnectionString, descriptor.Digest);
         Assert.Equal(descriptor.Digest, hash);
+    }
+
+    [Fact]
+    public async Task WriteAsync_SourceFailsMidBlob_ThrowsCommitsNothingAndReturnsEveryBuffer()
+    {
+        var (bytes, descriptor) = Content(LargeBytes);
+
+        // More failing writes than the pool has buffers: a buffer kept by a failed write would
+        // leave the last, good write waiting for ever.
+        for (int i = 0; i < SmallBlocks.MaxBufferedBlocks + 2; i++)
+        {
+            var failing = new FailingStream(new MemoryStream(bytes), failAfter: 4 * BlockBytes + 5);
+            var e = await Assert.ThrowsAsync<IOException>(() => _store.WriteAsync(descriptor, failing, null, CancellationToken.None));
+            Assert.Equal("connection reset", e.Message);
+        }
+        await AssertNotCommittedAsync(descriptor.Digest);
+
+        var good = _store.WriteAsync(descriptor, new MemoryStream(bytes), null, CancellationToken.None);
+        Assert.Same(good, await Task.WhenAny(good, Task.Delay(TimeSpan.FromSeconds(30))));
+        Assert.Equal(BlobWriteOutcome.Stored, await good);
+    }
+
+    [Fact]
+    public async Task WriteAsync_ManyLargeBlobsAtOnce_AllStoredWithinTheBufferCeiling()
+    {
+        var contents = Enumerable.Range(0, 6).Select(_ => Content(LargeBytes)).ToList();
+
+        var outcomes = await Task.WhenAll(contents.Select(c => _store.WriteAsync(c.Descriptor, new MemoryStream(c.Bytes), null, CancellationToken.None)));
+
+        Assert.All(outcomes, o => Assert.Equal(BlobWriteOutcome.Stored, o));
+        foreach (var (_, descriptor) in contents)
+        {
+            var (size, hash) = await StoredBlobs.ReadAsync(_azurite.ConnectionString, descriptor.Digest);
+            Assert.Equal((descriptor.Size, descriptor.Digest), (size, hash));
+        }
+    }
+
+    [Theory]
+    [InlineData(SmallBytes)]
+    [InlineData(LargeBytes)]
+    public async Task WriteAsync_SelfVerifyingSource_StoresRightBytesAndRefusesWrongOnes(int size)
+    {
+        var (bytes, descriptor) = Content(size);
+        byte[] corrupt = (byte[])bytes.Clone();
+        corrupt[size - 1] ^= 1;
+
+        // Wrong bytes behind a source that verifies the descriptor: its own check fails the write.
+        await Assert.ThrowsAsync<DigestMismatchException>(() => _store.WriteAsync(descriptor, new VerifyingStream(new MemoryStream(corrupt), descriptor.Digest, size, "test"), null, CancellationToken.None));
+        await AssertNotCommittedAsync(descriptor.Digest);
+
+        // A source verifying some other descriptor is no proof for this one: the store hashes itself.
+        var other = new Descriptor(descriptor.MediaType, Digest.Compute(corrupt), size);
+        await Assert.ThrowsAsync<DigestMismatchException>(() => _store.WriteAsync(descriptor, new VerifyingStream(new MemoryStream(corrupt), other.Digest, size, "test"), null, CancellationToken.None));
+        await AssertNotCommittedAsync(descriptor.Digest);
+
+        Assert.Equal(BlobWriteOutcome.Stored, await _store.WriteAsync(descriptor, new VerifyingStream(new MemoryStream(bytes), descriptor.Digest, size, "test"), null, CancellationToken.None));
+        var (storedSize, hash) = await StoredBlobs.ReadAsync(_azurite.ConnectionString, descriptor.Digest);
+        Assert.Equal((size, descriptor.Digest), (storedSize, hash));
+    }
+
+    [Fact]
+    public async Task WriteAsync_OneShotBlob_KeepsItsContentMd5()
+    {
+        var (bytes, descriptor) = Content(SmallBytes);
+
+        await _store.WriteAsync(descriptor, new MemoryStream(bytes), null, CancellationToken.None);
+
+        var properties = await _store.Blob(descriptor.Digest).GetPropertiesAsync();
+        Assert.Equal(MD5.HashData(bytes), properties.Value.ContentHash);
+    }
+
+    [Fact]
+    public async Task BlockBufferPool_AllRented_NextRentWaitsForAReturn()
+    {
+        using var pool = new BlockBufferPool(16, 2);
+        var a = await pool.RentAsync(CancellationToken.None);
+        _ = await pool.RentAsync(CancellationToken.None);
+
+        var third = pool.RentAsync(CancellationToken.None);
+        await Task.Delay(50);
+        Assert.False(third.IsCompleted);
+        pool.Return(a);
+
+        Assert.Same(a, await third.WaitAsync(TimeSpan.FromSeconds(5)));
+    }
+
+    [Fact]
+    public void Constructor_ZeroBlockSize_Throws()
+    {
+        var storage = new PipelineStorage(Options.Create(new StorageOptions { ConnectionString = _azurite.ConnectionString }));
+        Assert.Throws<ArgumentOutOfRangeException>(() => new BlobSnapshotStore(storage, Options.Create(new SnapshotOptions { BlockSizeMiB = 0 }), NullLogger<BlobSnapshotStore>.Instance));
+    }
+
+    /// <summary>Serves its inner stream's bytes, then fails as a dropped connection would.</summary>
+    private sealed class FailingStream(Stream inner, long failAfter) : Stream
+    {
+        private long _read;
+        public override bool CanRead => true;
+        public override bool CanSeek => false;
+        public override bool CanWrite => false;
+        public override long Length => throw new NotSupportedException();
+        public override long Position { get => throw new NotSupportedException(); set => throw new NotSupportedException(); }
+        public override void Flush() { }
+        public override int Read(byte[] buffer, int offset, int count) => throw new NotSupportedException();
+        public override async ValueTask<int> ReadAsync(Memory<byte> buffer, CancellationToken cancellationToken = default)
+        {
+            if (_read >= failAfter)
+            {
+                throw new IOException("connection reset");
+            }
+            int n = await inner.ReadAsync(buffer[..(int)Math.Min(buffer.Length, failAfter - _read)], cancellationToken);
+            _read += n;
+            return n;
+        }
+        public override long Seek(long offset, SeekOrigin origin) => throw new NotSupportedException();
+        public override void SetLength(long value) => throw new NotSupportedException();
+        public override void Write(byte[] buffer, int offset, int count) => throw new NotSupportedException();
     }
 
     private sealed class CountingStream(Stream inner) : Stream
