@@ -38,6 +38,24 @@ failed=$(sed -n 's/.* failed="\([0-9]*\)".*/\1/p' <<<"$counters")
 errors=$(sed -n 's/.* error="\([0-9]*\)".*/\1/p' <<<"$counters")
 notrun=$(sed -n 's/.* notExecuted="\([0-9]*\)".*/\1/p' <<<"$counters")
 failed=$(( ${failed:-0} + ${errors:-0} + ${notrun:-0} ))
+if [ "$failed" -ne 0 ]; then
+  # The failures again, last before the summary, so that a log's tail names them.
+  echo "== failed tests"
+  awk '
+    /<UnitTestResult / && /outcome="Failed"/ { match($0, /testName="[^"]*"/); print "  " substr($0, RSTART + 10, RLENGTH - 11); inside = 1; lines = 0 }
+    inside {
+      line = $0
+      if (!show && (at = index(line, "<Message>")) > 0) { show = 1; line = substr(line, at + 9) }
+      if (show) {
+        end = index(line, "</Message>")
+        if (end > 0) { line = substr(line, 1, end - 1) }
+        if (lines < 12) { sub(/^ +/, "", line); print "    " line; lines++ }
+        if (end > 0) { show = 0 }
+      }
+    }
+    /<\/UnitTestResult>/ { inside = 0; show = 0 }
+  ' "$trx"
+fi
 echo "tests: ${passed:-0} passed, ${failed} failed"
 if [ "$status" -ne 0 ] || [ "$failed" -ne 0 ] || [ "${passed:-0}" -eq 0 ]; then
   exit 1
