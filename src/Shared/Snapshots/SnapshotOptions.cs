@@ -16,7 +16,7 @@ public sealed class SnapshotOptions
     public int BlocksInFlightPerBlob { get; set; } = 4;
 
     /// <summary>Block buffers in use at once across every write of this process.</summary>
-    public int MaxBufferedBlocks { get; set; } = 16;
+    public int MaxBufferedBlocks { get; set; } = 12;
 
     internal int BlockBytes => checked(BlockSizeMiB * 1024 * 1024);
 }
