@@ -83,7 +83,7 @@ public sealed partial class BlobSnapshotStore : IDisposable
             ? WriteOneShotAsync(blob, source, progress, cancellationToken)
             : WriteStagedAsync(blob, source, progress, cancellationToken);
 
-    private static BlobHttpHeaders Headers => new() { ContentType = "application/octet-stream" };
+    private static BlobHttpHeaders Headers(byte[]? contentMd5 = null) => new() { ContentType = "application/octet-stream", ContentHash = contentMd5 };
 
     private static BlobRequestConditions NoOverwrite => new() { IfNoneMatch = ETag.All };
 
@@ -95,10 +95,10 @@ public sealed partial class BlobSnapshotStore : IDisposable
         byte[] buffer = pooled ? await _buffers.RentAsync(cancellationToken).ConfigureAwait(false) : new byte[size];
         try
         {
-            int n = await FillAsync(source, buffer.AsMemory(0, size), cancellationToken).ConfigureAwait(false);
+            int n = await source.ReadAtLeastAsync(buffer.AsMemory(0, size), size, throwOnEndOfStream: false, cancellationToken).ConfigureAwait(false);
             progress?.Invoke(n);
             await EnsureEndedAsync(blob, source, n, cancellationToken).ConfigureAwait(false);
-            if (!IsVerifiedAtEnd(blob, source))
+            if (SelfVerifying(blob, source)?.Verified != true)
             {
                 Verify(blob, SHA256.HashData(buffer.AsSpan(0, size)));
             }
@@ -108,7 +108,7 @@ public sealed partial class BlobSnapshotStore : IDisposable
                 {
                     // On Put Blob the service checks the body against x-ms-blob-content-md5 and keeps
                     // it as the blob's Content-MD5 (a precalculated transfer checksum is refused here).
-                    HttpHeaders = new BlobHttpHeaders { ContentType = Headers.ContentType, ContentHash = ContentMd5(buffer.AsSpan(0, size)) },
+                    HttpHeaders = Headers(ContentMd5(buffer.AsSpan(0, size))),
                     Conditions = NoOverwrite,
                     TransferValidation = new UploadTransferValidationOptions { ChecksumAlgorithm = StorageChecksumAlgorithm.None },
                 },
@@ -127,8 +127,7 @@ public sealed partial class BlobSnapshotStore : IDisposable
     private async Task<BlobWriteOutcome> WriteStagedAsync(Descriptor blob, Stream source, Action<long>? progress, CancellationToken cancellationToken)
     {
         var client = Blob(blob.Digest);
-        // A source that verifies this very descriptor as it is read is not hashed again.
-        var selfVerifying = source is IVerifiedBlobSource v && v.Expected == blob.Digest && v.Size == blob.Size ? v : null;
+        var selfVerifying = SelfVerifying(blob, source);
         using var hash = IncrementalHash.CreateHash(HashAlgorithmName.SHA256);
         using var stop = CancellationTokenSource.CreateLinkedTokenSource(cancellationToken);
         // A random prefix per write: two writers of the same digest never overwrite each other's
@@ -149,30 +148,28 @@ public sealed partial class BlobSnapshotStore : IDisposable
                 }
                 byte[] buffer = await _buffers.RentAsync(stop.Token).ConfigureAwait(false);
                 int length = (int)Math.Min(BlockBytes, blob.Size - read);
-                int n;
                 try
                 {
-                    n = await FillAsync(source, buffer.AsMemory(0, length), stop.Token).ConfigureAwait(false);
+                    int n = await source.ReadAtLeastAsync(buffer.AsMemory(0, length), length, throwOnEndOfStream: false, stop.Token).ConfigureAwait(false);
+                    if (n < length)
+                    {
+                        throw SizeError(blob, read + n);
+                    }
                 }
                 catch
                 {
                     _buffers.Return(buffer);
                     throw;
                 }
-                if (n < length)
-                {
-                    _buffers.Return(buffer);
-                    throw SizeError(blob, read + n);
-                }
                 if (selfVerifying is null)
                 {
-                    hash.AppendData(buffer, 0, n);
+                    hash.AppendData(buffer, 0, length);
                 }
-                read += n;
-                progress?.Invoke(n);
+                read += length;
+                progress?.Invoke(length);
                 string id = Convert.ToBase64String(Encoding.ASCII.GetBytes($"{nonce}-{blockIds.Count:D8}"));
                 blockIds.Add(id);
-                inFlight.Add(StageAsync(client, id, buffer, n, stop.Token));
+                inFlight.Add(StageAsync(client, id, buffer, length, stop.Token));
             }
             await EnsureEndedAsync(blob, source, read, stop.Token).ConfigureAwait(false);
             await Task.WhenAll(inFlight).ConfigureAwait(false);
@@ -186,13 +183,13 @@ public sealed partial class BlobSnapshotStore : IDisposable
             await Task.WhenAll(inFlight).ContinueWith(static _ => { }, TaskScheduler.Default).ConfigureAwait(false);
             throw;
         }
-        if (!IsVerifiedAtEnd(blob, source))
+        if (selfVerifying?.Verified != true)
         {
             Verify(blob, hash.GetCurrentHash());
         }
         return await CommitAsync(blob, () => client.CommitBlockListAsync(
             blockIds,
-            new CommitBlockListOptions { HttpHeaders = Headers, Conditions = NoOverwrite },
+            new CommitBlockListOptions { HttpHeaders = Headers(), Conditions = NoOverwrite },
             cancellationToken)).ConfigureAwait(false);
     }
 
@@ -215,22 +212,6 @@ public sealed partial class BlobSnapshotStore : IDisposable
         }
     }, CancellationToken.None);
 
-    /// <summary>Reads until <paramref name="buffer"/> is full or the source ends; returns the bytes read.</summary>
-    private static async Task<int> FillAsync(Stream source, Memory<byte> buffer, CancellationToken cancellationToken)
-    {
-        int filled = 0;
-        while (filled < buffer.Length)
-        {
-            int n = await source.ReadAsync(buffer[filled..], cancellationToken).ConfigureAwait(false);
-            if (n == 0)
-            {
-                break;
-            }
-            filled += n;
-        }
-        return filled;
-    }
-
     /// <summary>The source must hold exactly the declared size: fewer bytes, or one more, is an error.</summary>
     private static async Task EnsureEndedAsync(Descriptor blob, Stream source, long read, CancellationToken cancellationToken)
     {
@@ -245,11 +226,12 @@ public sealed partial class BlobSnapshotStore : IDisposable
     }
 
     /// <summary>
-    /// Whether the source itself has checked, now that it was read to its end, that its bytes are
-    /// this descriptor's. A source that does not verify, or verifies another descriptor, is hashed here.
+    /// The source, when it checks this very descriptor itself as it is read: once read to its end
+    /// and <see cref="IVerifiedBlobSource.Verified"/>, its bytes are not hashed here a second time.
+    /// A source that does not verify, or verifies another descriptor, is hashed here.
     /// </summary>
-    private static bool IsVerifiedAtEnd(Descriptor blob, Stream source) =>
-        source is IVerifiedBlobSource { Verified: true } v && v.Expected == blob.Digest && v.Size == blob.Size;
+    private static IVerifiedBlobSource? SelfVerifying(Descriptor blob, Stream source) =>
+        source is IVerifiedBlobSource v && v.Expected == blob.Digest && v.Size == blob.Size ? v : null;
 
     public void Dispose() => _buffers.Dispose();
 
