@@ -99,7 +99,7 @@ public sealed class BlobSnapshotStoreTests : IAsyncLifetime
     public async Task WriteAsync_LongerOrShorterThanDeclared_ThrowsAndCommitsNothing(int size, int delta)
     {
         var (bytes, descriptor) = Content(size);
-        var source = new CountingStream(new MemoryStream(delta > 0 ? [.. bytes, .. RandomNumberGenerator.GetBytes(delta)] : bytes[..(size + delta)]));
+        var source = new SourceStream(new MemoryStream(delta > 0 ? [.. bytes, .. RandomNumberGenerator.GetBytes(delta)] : bytes[..(size + delta)]));
 
         await Assert.ThrowsAsync<DigestMismatchException>(() => _store.WriteAsync(descriptor, source, null, CancellationToken.None));
 
@@ -147,7 +147,7 @@ public sealed class BlobSnapshotStoreTests : IAsyncLifetime
         // leave the last, good write waiting for ever.
         for (int i = 0; i < SmallBlocks.MaxBufferedBlocks + 2; i++)
         {
-            var failing = new FailingStream(new MemoryStream(bytes), failAfter: 4 * BlockBytes + 5);
+            var failing = new SourceStream(new MemoryStream(bytes), failAfter: 4 * BlockBytes + 5);
             var e = await Assert.ThrowsAsync<IOException>(() => _store.WriteAsync(descriptor, failing, null, CancellationToken.None));
             Assert.Equal("connection reset", e.Message);
         }
@@ -229,33 +229,11 @@ public sealed class BlobSnapshotStoreTests : IAsyncLifetime
         Assert.Throws<ArgumentOutOfRangeException>(() => new BlobSnapshotStore(storage, Options.Create(new SnapshotOptions { BlockSizeMiB = 0 }), NullLogger<BlobSnapshotStore>.Instance));
     }
 
-    /// <summary>Serves its inner stream's bytes, then fails as a dropped connection would.</summary>
-    private sealed class FailingStream(Stream inner, long failAfter) : Stream
-    {
-        private long _read;
-        public override bool CanRead => true;
-        public override bool CanSeek => false;
-        public override bool CanWrite => false;
-        public override long Length => throw new NotSupportedException();
-        public override long Position { get => throw new NotSupportedException(); set => throw new NotSupportedException(); }
-        public override void Flush() { }
-        public override int Read(byte[] buffer, int offset, int count) => throw new NotSupportedException();
-        public override async ValueTask<int> ReadAsync(Memory<byte> buffer, CancellationToken cancellationToken = default)
-        {
-            if (_read >= failAfter)
-            {
-                throw new IOException("connection reset");
-            }
-            int n = await inner.ReadAsync(buffer[..(int)Math.Min(buffer.Length, failAfter - _read)], cancellationToken);
-            _read += n;
-            return n;
-        }
-        public override long Seek(long offset, SeekOrigin origin) => throw new NotSupportedException();
-        public override void SetLength(long value) => throw new NotSupportedException();
-        public override void Write(byte[] buffer, int offset, int count) => throw new NotSupportedException();
-    }
-
-    private sealed class CountingStream(Stream inner) : Stream
+    /// <summary>
+    /// A forward-only source over <paramref name="inner"/> that counts the bytes read from it and,
+    /// after <paramref name="failAfter"/> of them, fails as a dropped connection would.
+    /// </summary>
+    private sealed class SourceStream(Stream inner, long failAfter = long.MaxValue) : Stream
     {
         public long BytesRead { get; private set; }
         public override bool CanRead => true;
@@ -264,8 +242,17 @@ public sealed class BlobSnapshotStoreTests : IAsyncLifetime
         public override long Length => throw new NotSupportedException();
         public override long Position { get => throw new NotSupportedException(); set => throw new NotSupportedException(); }
         public override void Flush() { }
-        public override int Read(byte[] buffer, int offset, int count) { int n = inner.Read(buffer, offset, count); BytesRead += n; return n; }
-        public override async ValueTask<int> ReadAsync(Memory<byte> buffer, CancellationToken cancellationToken = default) { int n = await inner.ReadAsync(buffer, cancellationToken); BytesRead += n; return n; }
+        public override int Read(byte[] buffer, int offset, int count) => ReadAsync(buffer.AsMemory(offset, count)).AsTask().GetAwaiter().GetResult();
+        public override async ValueTask<int> ReadAsync(Memory<byte> buffer, CancellationToken cancellationToken = default)
+        {
+            if (BytesRead >= failAfter)
+            {
+                throw new IOException("connection reset");
+            }
+            int n = await inner.ReadAsync(buffer[..(int)Math.Min(buffer.Length, failAfter - BytesRead)], cancellationToken);
+            BytesRead += n;
+            return n;
+        }
         public override long Seek(long offset, SeekOrigin origin) => throw new NotSupportedException();
         public override void SetLength(long value) => throw new NotSupportedException();
         public override void Write(byte[] buffer, int offset, int count) => throw new NotSupportedException();
