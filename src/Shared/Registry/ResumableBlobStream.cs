@@ -16,7 +16,7 @@ namespace Pipeline.Registry;
 /// are bounded (<see cref="RegistryOptions.BlobResumeAttempts"/>), then <c>REGISTRY_UNREACHABLE</c>.
 /// Size and digest are checked by the <see cref="VerifyingStream"/> around this stream.
 /// </summary>
-internal sealed class ResumableBlobStream : Stream
+internal sealed class ResumableBlobStream : ForwardReadStream
 {
     /// <summary>Sends the blob GET again (through authentication and redirects), from an offset when given.</summary>
     public delegate Task<HttpResponseMessage> Reopen(long? rangeFrom, CancellationToken cancellationToken);
@@ -55,9 +55,6 @@ internal sealed class ResumableBlobStream : Stream
     public Func<byte[]>? DeliveredHash { get; set; }
 
     public override bool CanRead => !_disposed;
-    public override bool CanSeek => false;
-    public override bool CanWrite => false;
-    public override long Length => throw new NotSupportedException();
     public override long Position { get => _position; set => throw new NotSupportedException(); }
 
     public override int Read(byte[] buffer, int offset, int count) => ReadAsync(buffer.AsMemory(offset, count)).AsTask().GetAwaiter().GetResult();
@@ -280,14 +277,6 @@ internal sealed class ResumableBlobStream : Stream
         _response?.Dispose();
         _response = null;
     }
-
-    public override void Flush()
-    {
-    }
-
-    public override long Seek(long offset, SeekOrigin origin) => throw new NotSupportedException();
-    public override void SetLength(long value) => throw new NotSupportedException();
-    public override void Write(byte[] buffer, int offset, int count) => throw new NotSupportedException();
 
     protected override void Dispose(bool disposing)
     {

@@ -12,7 +12,7 @@ namespace Pipeline.Registry;
 /// read that delivers the last byte, so a reader that stops at exactly <see cref="Size"/> bytes is
 /// still protected. Once failed, every further read throws again. Memory use is constant.
 /// </summary>
-public sealed class VerifyingStream : Stream, IVerifiedBlobSource
+public sealed class VerifyingStream : ForwardReadStream, IVerifiedBlobSource
 {
     private readonly Stream _inner;
     private readonly IDisposable? _owner;
@@ -52,9 +52,6 @@ public sealed class VerifyingStream : Stream, IVerifiedBlobSource
     public bool Verified => _verified;
 
     public override bool CanRead => !_disposed;
-    public override bool CanSeek => false;
-    public override bool CanWrite => false;
-    public override long Length => throw new NotSupportedException();
     public override long Position { get => BytesRead; set => throw new NotSupportedException(); }
 
     public override int Read(byte[] buffer, int offset, int count) => Read(buffer.AsSpan(offset, count));
@@ -140,14 +137,6 @@ public sealed class VerifyingStream : Stream, IVerifiedBlobSource
             throw new DigestMismatchException(_failure.Detail);
         }
     }
-
-    public override void Flush()
-    {
-    }
-
-    public override long Seek(long offset, SeekOrigin origin) => throw new NotSupportedException();
-    public override void SetLength(long value) => throw new NotSupportedException();
-    public override void Write(byte[] buffer, int offset, int count) => throw new NotSupportedException();
 
     protected override void Dispose(bool disposing)
     {

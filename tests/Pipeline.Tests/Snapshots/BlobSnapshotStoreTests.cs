@@ -233,15 +233,10 @@ public sealed class BlobSnapshotStoreTests : IAsyncLifetime
     /// A forward-only source over <paramref name="inner"/> that counts the bytes read from it and,
     /// after <paramref name="failAfter"/> of them, fails as a dropped connection would.
     /// </summary>
-    private sealed class SourceStream(Stream inner, long failAfter = long.MaxValue) : Stream
+    private sealed class SourceStream(Stream inner, long failAfter = long.MaxValue) : ForwardReadStream
     {
         public long BytesRead { get; private set; }
         public override bool CanRead => true;
-        public override bool CanSeek => false;
-        public override bool CanWrite => false;
-        public override long Length => throw new NotSupportedException();
-        public override long Position { get => throw new NotSupportedException(); set => throw new NotSupportedException(); }
-        public override void Flush() { }
         public override int Read(byte[] buffer, int offset, int count) => ReadAsync(buffer.AsMemory(offset, count)).AsTask().GetAwaiter().GetResult();
         public override async ValueTask<int> ReadAsync(Memory<byte> buffer, CancellationToken cancellationToken = default)
         {
@@ -253,8 +248,5 @@ public sealed class BlobSnapshotStoreTests : IAsyncLifetime
             BytesRead += n;
             return n;
         }
-        public override long Seek(long offset, SeekOrigin origin) => throw new NotSupportedException();
-        public override void SetLength(long value) => throw new NotSupportedException();
-        public override void Write(byte[] buffer, int offset, int count) => throw new NotSupportedException();
     }
 }
