@@ -5,6 +5,7 @@ using Microsoft.DurableTask.Testing;
 using Pipeline.Imports;
 using Pipeline.Oci;
 using Pipeline.Snapshots;
+using Pipeline.Tests.Fixtures;
 
 namespace Pipeline.Tests.Imports;
 
@@ -34,7 +35,7 @@ public sealed class ImportOrchestratorTests
     private static async Task<(ImportOutcome Outcome, Recorder Recorder)> RunAsync(Func<ResolveImageInput, ResolvedArch> resolve, int lockFreeAfter, params string[] archs)
     {
         var rec = new Recorder { LockFreeAfter = lockFreeAfter };
-        await using var host = await DurableTaskTestHost.StartAsync(r =>
+        await using var host = await StartHostAsync(r =>
         {
             r.AddOrchestrator<ImportOrchestrator>();
             r.AddActivityFunc<ResolveImageInput, ResolvedArch>(nameof(ResolveImageActivity), (_, input) =>
@@ -85,6 +86,25 @@ public sealed class ImportOrchestratorTests
         var meta = await host.Client.WaitForInstanceCompletionAsync(id, getInputsAndOutputs: true, cts.Token);
         Assert.Equal(OrchestrationRuntimeStatus.Completed, meta.RuntimeStatus);
         return (meta.ReadOutputAs<ImportOutcome>()!, rec);
+    }
+
+    /// <summary>
+    /// The test host on a port the OS just handed out. Left to itself it picks a random port in
+    /// 30000-40000 without looking, which another test's service may hold (address in use); a
+    /// port taken in the moment between choosing and binding is chosen again.
+    /// </summary>
+    private static async Task<DurableTaskTestHost> StartHostAsync(Action<DurableTaskRegistry> register)
+    {
+        for (int attempt = 1; ; attempt++)
+        {
+            try
+            {
+                return await DurableTaskTestHost.StartAsync(register, new DurableTaskTestHostOptions { Port = FreePort.Next() });
+            }
+            catch (IOException e) when (attempt < 3 && e.InnerException is Microsoft.AspNetCore.Connections.AddressInUseException)
+            {
+            }
+        }
     }
 
     [Fact]
