@@ -9,14 +9,18 @@ public sealed class SnapshotOptions
 {
     public const string Section = "Pipeline:Snapshots";
 
-    /// <summary>Bytes per staged block, in MiB. A blob no larger than one block is sent in one Put Blob.</summary>
-    public int BlockSizeMiB { get; set; } = 8;
+    /// <summary>
+    /// Bytes per staged block, in MiB. A blob no larger than one block is sent in one Put Blob.
+    /// Every request costs the service a fixed share of work besides its bytes, so fewer, larger
+    /// blocks upload the same layer with less of it.
+    /// </summary>
+    public int BlockSizeMiB { get; set; } = 16;
 
     /// <summary>Blocks of one blob being uploaded at once, while the next is read from the registry.</summary>
     public int BlocksInFlightPerBlob { get; set; } = 4;
 
     /// <summary>Block buffers in use at once across every write of this process.</summary>
-    public int MaxBufferedBlocks { get; set; } = 12;
+    public int MaxBufferedBlocks { get; set; } = 6;
 
     internal int BlockBytes => checked(BlockSizeMiB * 1024 * 1024);
 }

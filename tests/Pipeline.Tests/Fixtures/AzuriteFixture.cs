@@ -119,6 +119,9 @@ public sealed class AzuriteFixture : IAsyncLifetime, IAsyncDisposable
                         // and a layer upload costs Azurite more CPU in full collections than in
                         // its own work (2-3x its CPU for the same bytes).
                         "--min-semi-space-size=64", "--max-semi-space-size=64",
+                        // Nor shrink the heap or drop compiled code while idle: either makes the
+                        // first upload after a pause pay for collections and recompilation.
+                        "--no-memory-reducer", "--no-flush-bytecode",
                         script, "--silent", "--disableTelemetry", "--location", _dataDirectory,
                         "--blobHost", "127.0.0.1", "--blobPort", BlobPort.ToString(),
                         "--queueHost", "127.0.0.1", "--queuePort", QueuePort.ToString(),
