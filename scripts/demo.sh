@@ -23,12 +23,9 @@ trap cleanup EXIT
 
 echo "== starting services"
 blob_port=$(free_port) queue_port=$(free_port) table_port=$(free_port)
-# A fixed 64 MiB young generation, room in the old one, no heap shrinking or code flushing while
-# idle: keeps layer uploads out of full garbage collections and recompilation (see AzuriteFixture).
-start_service azurite "$work/azurite.log" node --min-semi-space-size=64 --max-semi-space-size=64 \
-  --initial-old-space-size=256 --no-memory-reducer --no-flush-bytecode node_modules/azurite/dist/src/azurite.js --silent --disableTelemetry \
-  --location "$work/azurite" --blobHost 127.0.0.1 --blobPort "$blob_port" --queueHost 127.0.0.1 \
-  --queuePort "$queue_port" --tableHost 127.0.0.1 --tablePort "$table_port" --skipApiVersionCheck --loose
+start_service azurite "$work/azurite.log" scripts/azurite.sh --location "$work/azurite" \
+  --blobHost 127.0.0.1 --blobPort "$blob_port" --queueHost 127.0.0.1 --queuePort "$queue_port" \
+  --tableHost 127.0.0.1 --tablePort "$table_port"
 account_key="Eby8vdM02xNOcqFlqUwJPLlmEtlCDXJ1OUzFT50uSRZ6IFsuFq2UVErCz4I6tq/K1SZFPTOtr/KBHBeksoGMGw=="
 storage="DefaultEndpointsProtocol=http;AccountName=devstoreaccount1;AccountKey=$account_key;BlobEndpoint=http://127.0.0.1:$blob_port/devstoreaccount1;QueueEndpoint=http://127.0.0.1:$queue_port/devstoreaccount1;TableEndpoint=http://127.0.0.1:$table_port/devstoreaccount1;"
 

@@ -112,27 +112,14 @@ public sealed class AzuriteFixture : IAsyncLifetime, IAsyncDisposable
                 var ports = FreePort.Next(3);
                 (BlobPort, QueuePort, TablePort) = (ports[0], ports[1], ports[2]);
                 return Task.FromResult(ServiceProcess.Start(
-                    "node",
+                    "bash",
                     [
-                        // A fixed 64 MiB young generation. With V8's default, which also shrinks
-                        // while Azurite idles, the chunks of request bodies in flight are promoted,
-                        // and a layer upload costs Azurite more CPU in full collections than in
-                        // its own work (2-3x its CPU for the same bytes).
-                        "--min-semi-space-size=64", "--max-semi-space-size=64",
-                        // Room in the old generation: V8 starts a full collection once the old
-                        // generation's headroom falls below the young generation's size. Sized
-                        // from Azurite's ~50 MiB live heap, that headroom was only a few MiB
-                        // above 64, and some runs then collected every 200 ms through a whole
-                        // upload (a third more CPU for the same bytes).
-                        "--initial-old-space-size=256",
-                        // Nor shrink the heap or drop compiled code while idle: either makes the
-                        // first upload after a pause pay for collections and recompilation.
-                        "--no-memory-reducer", "--no-flush-bytecode",
-                        script, "--silent", "--disableTelemetry", "--location", _dataDirectory,
+                        // The launcher holds the Node settings shared with the demo and execs node,
+                        // so the started PID is Azurite's own.
+                        RepoPaths.AzuriteLauncher, "--location", _dataDirectory,
                         "--blobHost", "127.0.0.1", "--blobPort", BlobPort.ToString(),
                         "--queueHost", "127.0.0.1", "--queuePort", QueuePort.ToString(),
                         "--tableHost", "127.0.0.1", "--tablePort", TablePort.ToString(),
-                        "--skipApiVersionCheck", "--loose",
                     ],
                     workingDirectory: RepoPaths.Root,
                     logPath: Path.Combine(_dataDirectory, "azurite.log")));

@@ -15,8 +15,11 @@ public static class RepoPaths
 
     public static string NodeModules => Path.Combine(Root, "node_modules");
 
-    /// <summary>Azurite's entry script (run it with <c>node</c> so the started PID is Azurite's own).</summary>
+    /// <summary>Azurite's entry script, installed by <c>npm ci</c>.</summary>
     public static string AzuriteScript => Path.Combine(NodeModules, "azurite", "dist", "src", "azurite.js");
+
+    /// <summary>Runs <see cref="AzuriteScript"/> with the Node settings every local run uses (execs node).</summary>
+    public static string AzuriteLauncher => Path.Combine(Root, "scripts", "azurite.sh");
 
     public static string SetupScript => Path.Combine(Root, "scripts", "setup.sh");
 
