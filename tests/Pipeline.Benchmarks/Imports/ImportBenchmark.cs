@@ -186,13 +186,11 @@ public static class ImportBenchmark
         return waited.Elapsed.TotalSeconds;
     }
 
-    /// <summary>User plus system CPU time a process has used, from /proc.</summary>
+    /// <summary>User plus system CPU time a process has used.</summary>
     private static double CpuSeconds(int pid)
     {
-        string stat = File.ReadAllText($"/proc/{pid}/stat");
-        string[] fields = stat[(stat.LastIndexOf(')') + 2)..].Split(' ');
-        // Fields 14 and 15 of stat (utime, stime), counted after the command name, in clock ticks of 1/100 s.
-        return (long.Parse(fields[11], System.Globalization.CultureInfo.InvariantCulture) + long.Parse(fields[12], System.Globalization.CultureInfo.InvariantCulture)) / 100.0;
+        using var process = Process.GetProcessById(pid);
+        return process.TotalProcessorTime.TotalSeconds;
     }
 
     /// <summary>CPU used by Azurite, LocalHost, the registry and this process over an interval.</summary>
@@ -208,17 +206,11 @@ public static class ImportBenchmark
         public string Stop() => string.Join(", ", _processes.Select(p => $"{p.Name} {CpuSeconds(p.Pid) - p.Start:F2}"));
     }
 
-    /// <summary>The process's peak resident set (VmHWM), which is its peak working set on Linux.</summary>
+    /// <summary>The process's peak working set (its peak resident set, VmHWM, on Linux).</summary>
     private static long PeakRssBytes(int pid)
     {
-        foreach (var line in File.ReadLines($"/proc/{pid}/status"))
-        {
-            if (line.StartsWith("VmHWM:", StringComparison.Ordinal))
-            {
-                return long.Parse(line.Split(' ', StringSplitOptions.RemoveEmptyEntries)[1], System.Globalization.CultureInfo.InvariantCulture) * 1024;
-            }
-        }
-        return 0;
+        using var process = Process.GetProcessById(pid);
+        return process.PeakWorkingSet64;
     }
 
     private static double Median(List<double> values)
