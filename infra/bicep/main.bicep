@@ -1,7 +1,7 @@
 // Entry point for `azd up`: one resource group holding the pipeline's Function App
-// (Flex Consumption), its storage account, monitoring, and the identity the app runs as.
-// Not yet here (see README): Service Bus (the app falls back to the storage queue
-// `deployments`), Front Door/CDN in front of the snapshot blobs.
+// (Flex Consumption), its storage account, monitoring, the identity the app runs as, and the
+// Front Door endpoint devices download snapshot blobs from.
+// Not yet here (see README): Service Bus (the app falls back to the storage queue `deployments`).
 targetScope = 'subscription'
 
 @description('Name of the azd environment; names the resource group and tags every resource.')
@@ -91,6 +91,17 @@ module keyVault 'modules/key-vault.bicep' = {
   }
 }
 
+module frontDoor 'modules/front-door.bicep' = {
+  name: 'front-door'
+  scope: rg
+  params: {
+    tags: tags
+    profileName: 'afd-${resourceToken}'
+    endpointName: 'snapshots-${resourceToken}'
+    blobEndpoint: storage.outputs.blobEndpoint
+  }
+}
+
 module roleAssignments 'modules/role-assignments.bicep' = {
   name: 'role-assignments'
   scope: rg
@@ -127,6 +138,7 @@ module functionApp 'modules/function-app.bicep' = {
     instanceMemoryMB: instanceMemoryMB
     adminKey: pipelineAdminKey
     keyVaultUri: keyVault.outputs.uri
+    downloadsBaseUrl: frontDoor.outputs.baseUrl
   }
 }
 
@@ -139,6 +151,8 @@ output AZURE_FUNCTION_APP_URL string = functionApp.outputs.uri
 output AZURE_STORAGE_ACCOUNT_NAME string = storage.outputs.name
 output AZURE_STORAGE_BLOB_ENDPOINT string = storage.outputs.blobEndpoint
 output AZURE_KEY_VAULT_NAME string = keyVault.outputs.name
+// Public base URL of the snapshot blobs (Pipeline__Downloads__BaseUrl of the app).
+output PIPELINE_DOWNLOADS_BASE_URL string = frontDoor.outputs.baseUrl
 output AZURE_MANAGED_IDENTITY_CLIENT_ID string = identity.outputs.clientId
 output SERVICE_API_NAME string = functionApp.outputs.name
 output SERVICE_API_URI string = functionApp.outputs.uri

@@ -64,6 +64,9 @@ param adminKey string = ''
 @description('URI of the Key Vault holding registry credentials.')
 param keyVaultUri string
 
+@description('Public base URL of the snapshot blobs (the Front Door endpoint); stands in for the blob service root in download URLs.')
+param downloadsBaseUrl string
+
 resource plan 'Microsoft.Web/serverfarms@2025-03-01' = {
   name: planName
   location: location
@@ -90,6 +93,8 @@ var baseSettings = [
   { name: 'Pipeline__Storage__TableServiceUri', value: tableEndpoint }
   { name: 'Pipeline__Storage__ClientId', value: identityClientId }
   { name: 'Pipeline__Secrets__KeyVaultUri', value: keyVaultUri }
+  // Devices download `<BaseUrl>/snapshots/sha256/<hex>?<SAS>` through the CDN, not from the account.
+  { name: 'Pipeline__Downloads__BaseUrl', value: downloadsBaseUrl }
   // Lets DefaultAzureCredential pick the user-assigned identity (there is no system-assigned one).
   { name: 'AZURE_CLIENT_ID', value: identityClientId }
   { name: 'APPLICATIONINSIGHTS_CONNECTION_STRING', value: applicationInsightsConnectionString }

@@ -15,8 +15,12 @@ param keyVaultName string
 
 // Built-in role definition ids (stable across tenants).
 var roles = {
-  // Snapshot blobs, durable task hub blobs, the deployment package, user-delegation SAS.
+  // Snapshot blobs, durable task hub blobs, the deployment package.
   storageBlobDataContributor: 'ba92f5b4-2d11-453d-a403-e96b0029c9fe'
+  // Get User Delegation Key, which signs the devices' download SAS URLs. Blob Data Contributor
+  // carries this action too; the explicit assignment keeps the need visible and survives a later
+  // narrowing of the data role.
+  storageBlobDelegator: 'db58b8e5-c6ad-4a2a-8342-4190687cbf4a'
   // Durable task hub queues and the local-style `deployments` queue.
   storageQueueDataContributor: '974c5e8b-45b9-4653-ba55-5f855dd0fb88'
   // The catalog tables and the durable task hub tables.
@@ -29,6 +33,7 @@ var roles = {
 
 var storageRoles = [
   roles.storageBlobDataContributor
+  roles.storageBlobDelegator
   roles.storageQueueDataContributor
   roles.storageTableDataContributor
 ]
