@@ -17,4 +17,9 @@ public sealed class ApiFunctions(GraphQLEndpoint graphQL)
         await graphQL.HandleAsync(request.HttpContext, durable);
         return new EmptyResult();
     }
+
+    /// <summary>Liveness, as LocalHost answers it.</summary>
+    [Function("health")]
+    public static IActionResult Health([HttpTrigger(AuthorizationLevel.Anonymous, "get", Route = "health")] HttpRequest request) =>
+        new OkObjectResult(new { status = "ok" });
 }

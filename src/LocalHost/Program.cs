@@ -1,6 +1,5 @@
-using Microsoft.DurableTask.Client;
 using Pipeline;
-using Pipeline.Api;
+using Pipeline.LocalHost;
 using Pipeline.LocalHost.Durable;
 using Pipeline.Storage;
 
@@ -13,8 +12,7 @@ builder.Services.AddLocalDurableTask(builder.Configuration, tasks => tasks.AddPi
 var app = builder.Build();
 await app.Services.GetRequiredService<PipelineStorage>().EnsureSnapshotsContainerAsync(CancellationToken.None);
 
-app.MapPost("/api/graphql", (HttpContext http, GraphQLEndpoint endpoint, DurableTaskClient durable) => endpoint.HandleAsync(http, durable));
-app.MapGet("/api/health", () => Results.Ok(new { status = "ok" }));
+app.MapPipelineApi();
 
 await app.RunAsync();
 

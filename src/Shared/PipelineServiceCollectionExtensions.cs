@@ -1,6 +1,8 @@
 using GraphQL;
 using Microsoft.DurableTask;
 using Microsoft.Extensions.DependencyInjection;
+using Microsoft.Extensions.DependencyInjection.Extensions;
+using Pipeline.Api.Devices;
 using Pipeline.Api;
 using Pipeline.Api.Auth;
 using Pipeline.Api.GraphQL;
@@ -36,6 +38,11 @@ public static class PipelineServiceCollectionExtensions
         services.AddSingleton<RegistryCredentialStore>();
         services.AddSingleton<ApiKeyStore>();
         services.AddSingleton<GraphQLEndpoint>();
+        services.AddOptions<DownloadOptions>().BindConfiguration(DownloadOptions.Section).ValidateOnStart();
+        services.TryAddEnumerable(ServiceDescriptor.Singleton<IValidateOptions<DownloadOptions>, DownloadOptionsValidator>());
+        services.AddSingleton<DownloadUrlSigner>();
+        services.AddSingleton<DeviceApiService>();
+        services.AddSingleton<DeviceEndpoint>();
         services.AddPipelineRegistry();
         services.AddPipelineFleet();
         services.AddGraphQL(b => b
@@ -46,14 +53,35 @@ public static class PipelineServiceCollectionExtensions
         return services;
     }
 
+    /// <summary>
+    /// The orchestrators of the pipeline. Each is served by LocalHost's worker and, under the same
+    /// name, by a one-line function of the Functions app (a test holds the two lists together).
+    /// </summary>
+    public static IReadOnlyList<Type> Orchestrators { get; } = [typeof(ImportOrchestrator)];
+
+    /// <summary>The activities of the pipeline, likewise.</summary>
+    public static IReadOnlyList<Type> Activities { get; } =
+    [
+        typeof(ResolveImageActivity),
+        typeof(RecordBlobsActivity),
+        typeof(SnapshotBlobsActivity),
+        typeof(CommitVersionActivity),
+        typeof(RecordImportFailedActivity),
+        typeof(AcquireImportLockActivity),
+        typeof(ReleaseImportLockActivity),
+    ];
+
     /// <summary>The orchestrations and activities of the pipeline, for a DurableTask worker.</summary>
-    public static DurableTaskRegistry AddPipelineTasks(this DurableTaskRegistry registry) => registry
-        .AddOrchestrator<ImportOrchestrator>()
-        .AddActivity<ResolveImageActivity>()
-        .AddActivity<RecordBlobsActivity>()
-        .AddActivity<SnapshotBlobsActivity>()
-        .AddActivity<CommitVersionActivity>()
-        .AddActivity<RecordImportFailedActivity>()
-        .AddActivity<AcquireImportLockActivity>()
-        .AddActivity<ReleaseImportLockActivity>();
+    public static DurableTaskRegistry AddPipelineTasks(this DurableTaskRegistry registry)
+    {
+        foreach (var type in Orchestrators)
+        {
+            registry.AddOrchestrator(type);
+        }
+        foreach (var type in Activities)
+        {
+            registry.AddActivity(type);
+        }
+        return registry;
+    }
 }

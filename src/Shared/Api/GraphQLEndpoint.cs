@@ -1,4 +1,3 @@
-using System.Net.Http.Headers;
 using GraphQL;
 using GraphQL.Transport;
 using GraphQL.Types;
@@ -27,7 +26,7 @@ public sealed partial class GraphQLEndpoint(
     public async Task HandleAsync(HttpContext http, DurableTaskClient durable)
     {
         var ct = http.RequestAborted;
-        var caller = await keys.AuthenticateAsync(BearerKey(http.Request), ct).ConfigureAwait(false);
+        var caller = await keys.AuthenticateAsync(RequestBodies.BearerKey(http.Request), ct).ConfigureAwait(false);
         if (caller is null)
         {
             http.Response.Headers.WWWAuthenticate = "Bearer";
@@ -39,19 +38,16 @@ public sealed partial class GraphQLEndpoint(
             await WriteErrorAsync(http, StatusCodes.Status405MethodNotAllowed, ErrorCodes.BadInput, "Use POST with a JSON body.").ConfigureAwait(false);
             return;
         }
-        if (http.Request.ContentLength > MaxRequestBytes)
+        var body = await RequestBodies.ReadBoundedAsync(http.Request, MaxRequestBytes, ct).ConfigureAwait(false);
+        if (body is null)
         {
             await WriteErrorAsync(http, StatusCodes.Status413PayloadTooLarge, ErrorCodes.TooLarge, "The request body is over 1 MiB.").ConfigureAwait(false);
             return;
         }
-
         GraphQLRequest? request;
         try
         {
-            using var body = new MemoryStream();
-            await CopyBoundedAsync(http.Request.Body, body, ct).ConfigureAwait(false);
-            body.Position = 0;
-            request = await serializer.ReadAsync<GraphQLRequest>(body, ct).ConfigureAwait(false);
+            request = serializer.Deserialize<GraphQLRequest>(System.Text.Encoding.UTF8.GetString(body.Value.Span));
         }
         catch (Exception e) when (e is System.Text.Json.JsonException or InvalidDataException or NotSupportedException)
         {
@@ -85,28 +81,6 @@ public sealed partial class GraphQLEndpoint(
         http.Response.StatusCode = StatusCodes.Status200OK;
         http.Response.ContentType = "application/json; charset=utf-8";
         await serializer.WriteAsync(http.Response.Body, result, ct).ConfigureAwait(false);
-    }
-
-    private static string? BearerKey(HttpRequest request) =>
-        AuthenticationHeaderValue.TryParse(request.Headers.Authorization.ToString(), out var h)
-        && string.Equals(h.Scheme, "Bearer", StringComparison.OrdinalIgnoreCase)
-            ? h.Parameter?.Trim()
-            : null;
-
-    private static async Task CopyBoundedAsync(Stream source, Stream target, CancellationToken ct)
-    {
-        var buffer = new byte[16 * 1024];
-        long total = 0;
-        int n;
-        while ((n = await source.ReadAsync(buffer, ct).ConfigureAwait(false)) > 0)
-        {
-            total += n;
-            if (total > MaxRequestBytes)
-            {
-                throw new InvalidDataException("body too large");
-            }
-            await target.WriteAsync(buffer.AsMemory(0, n), ct).ConfigureAwait(false);
-        }
     }
 
     private async Task WriteErrorAsync(HttpContext http, int status, string code, string message)

@@ -4,16 +4,23 @@ using System.Text;
 using System.Text.Json;
 using Azure;
 using Azure.Data.Tables;
+using Microsoft.Extensions.Caching.Memory;
 using Pipeline.Storage;
 
 namespace Pipeline.Snapshots;
 
 /// <summary>
 /// Versions of node services (table <c>versions</c>: partition = node service id, row = version
-/// number, zero-padded so rows sort by version). A row is added once and never updated.
+/// number, zero-padded so rows sort by version). A row is added once and never updated, so a
+/// record once read is kept in a bounded in-process cache: device plans read the same few
+/// versions over and over, and no other process can change them.
 /// </summary>
-public sealed class SnapshotRecordStore(PipelineStorage storage)
+public sealed class SnapshotRecordStore(PipelineStorage storage) : IDisposable
 {
+    private const int CachedRecords = 4096;
+
+    private readonly MemoryCache _cache = new(new MemoryCacheOptions { SizeLimit = CachedRecords });
+
     public const string Table = "versions";
 
     /// <summary>Table properties hold at most 64 KiB; a record is a few hundred bytes a layer.</summary>
@@ -60,12 +67,26 @@ public sealed class SnapshotRecordStore(PipelineStorage storage)
         }
     }
 
+    /// <summary>Version <paramref name="version"/> of the node service, or null when it does not exist (yet).</summary>
     public async Task<SnapshotRecord?> GetAsync(string nodeServiceId, int version, CancellationToken cancellationToken)
     {
+        var cacheKey = (nodeServiceId, version);
+        if (_cache.TryGetValue(cacheKey, out SnapshotRecord? cached))
+        {
+            return cached;
+        }
         var table = await storage.TableAsync(Table, cancellationToken).ConfigureAwait(false);
         var row = await table.GetEntityIfExistsAsync<TableEntity>(nodeServiceId, RowKey(version), cancellationToken: cancellationToken).ConfigureAwait(false);
-        return row.HasValue && row.Value is { } entity
+        var record = row.HasValue && row.Value is { } entity
             ? JsonSerializer.Deserialize(entity.GetString("record"), SnapshotJsonContext.Default.SnapshotRecord)
             : null;
+        // Only what exists is kept: a version missing now may be committed a moment later.
+        if (record is not null)
+        {
+            _cache.Set(cacheKey, record, new MemoryCacheEntryOptions { Size = 1 });
+        }
+        return record;
     }
+
+    public void Dispose() => _cache.Dispose();
 }

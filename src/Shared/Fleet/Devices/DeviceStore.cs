@@ -9,12 +9,14 @@ namespace Pipeline.Fleet.Devices;
 /// global, so registration is an insert that fails when any customer already has the id. The row
 /// holds the owner, the arch, the current key's hash and the update window; changes are
 /// read-modify-write guarded by the row's ETag. A rotated key stops working at once because
-/// only the current hash is kept.
+/// only the current hash is kept. Beside the device row, its partition holds one row per instance
+/// on the device (<c>instance:{id}</c>), so what a device runs is one single-partition query.
 /// </summary>
 public sealed class DeviceStore(PipelineStorage storage, TimeProvider time)
 {
     public const string Table = "devices";
     private const string Row = "device";
+    private const string InstanceRowPrefix = "instance:";
     private const int MaxAttempts = 8;
 
     /// <summary>Records a new device and returns it with its first key (shown once).</summary>
@@ -88,6 +90,58 @@ public sealed class DeviceStore(PipelineStorage storage, TimeProvider time)
         }
         var row = await GetRowAsync(deviceId, cancellationToken).ConfigureAwait(false);
         return row is not null && DeviceKeys.Matches(key, row.GetString("key_hash")) ? FromEntity(row) : null;
+    }
+
+    /// <summary>
+    /// Like <see cref="AuthenticateAsync"/>, and with the ids of the device's instances, read in
+    /// the same query. A link may outlive its instance for a moment (a removal in progress): callers
+    /// read each instance and skip those that are gone.
+    /// </summary>
+    public async Task<(Device? Device, IReadOnlyList<string> InstanceIds)> AuthenticateWithInstancesAsync(string deviceId, string? key, CancellationToken cancellationToken)
+    {
+        if (string.IsNullOrEmpty(key) || !key.StartsWith(DeviceKeys.Prefix, StringComparison.Ordinal) || !Ids.IsSafeKey(deviceId))
+        {
+            return (null, []);
+        }
+        var table = await storage.TableAsync(Table, cancellationToken).ConfigureAwait(false);
+        return await FleetTableRetry.RunAsync<(Device?, IReadOnlyList<string>)>(async () =>
+        {
+            TableEntity? device = null;
+            var instances = new List<string>();
+            await foreach (var e in table.QueryAsync<TableEntity>(x => x.PartitionKey == deviceId, cancellationToken: cancellationToken).ConfigureAwait(false))
+            {
+                if (e.RowKey == Row)
+                {
+                    device = e;
+                }
+                else if (e.RowKey.StartsWith(InstanceRowPrefix, StringComparison.Ordinal))
+                {
+                    instances.Add(e.RowKey[InstanceRowPrefix.Length..]);
+                }
+            }
+            return device is not null && DeviceKeys.Matches(key, device.GetString("key_hash")) ? (FromEntity(device), instances) : (null, []);
+        }, cancellationToken).ConfigureAwait(false);
+    }
+
+    /// <summary>Records that <paramref name="instanceId"/> runs on the device (idempotent).</summary>
+    public async Task LinkInstanceAsync(string deviceId, string instanceId, CancellationToken cancellationToken)
+    {
+        var table = await storage.TableAsync(Table, cancellationToken).ConfigureAwait(false);
+        await FleetTableRetry.RunAsync(() => table.UpsertEntityAsync(new TableEntity(deviceId, InstanceRowPrefix + instanceId), TableUpdateMode.Replace, cancellationToken), cancellationToken).ConfigureAwait(false);
+    }
+
+    /// <summary>Forgets that <paramref name="instanceId"/> runs on the device (idempotent).</summary>
+    public async Task UnlinkInstanceAsync(string deviceId, string instanceId, CancellationToken cancellationToken)
+    {
+        var table = await storage.TableAsync(Table, cancellationToken).ConfigureAwait(false);
+        try
+        {
+            await FleetTableRetry.RunAsync(() => table.DeleteEntityAsync(deviceId, InstanceRowPrefix + instanceId, ETag.All, cancellationToken), cancellationToken).ConfigureAwait(false);
+        }
+        catch (RequestFailedException e) when (e.Status == 404)
+        {
+            // Already gone.
+        }
     }
 
     private async Task<TableEntity?> GetRowAsync(string deviceId, CancellationToken cancellationToken)

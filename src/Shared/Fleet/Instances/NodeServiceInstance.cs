@@ -19,6 +19,9 @@ public sealed record NodeServiceInstance(
     string? ConfigMapJson,
     DateTimeOffset Created)
 {
+    /// <summary>The device's last report about this instance, if it made one.</summary>
+    public InstanceStatus? Status { get; init; }
+
     /// <summary>The version this instance should run when the node service's latest is <paramref name="latestVersion"/>.</summary>
     public int? TargetVersion(int? latestVersion) => Selector.Resolve(latestVersion);
 }

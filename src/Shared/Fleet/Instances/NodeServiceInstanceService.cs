@@ -49,12 +49,15 @@ public sealed class NodeServiceInstanceService(
             VersionTargetSelector.Latest, lan, configMapJson, time.GetUtcNow());
         try
         {
+            // The device's link first: an instance that exists is always in its device's target.
+            await devices.LinkInstanceAsync(device.DeviceId, instanceId, cancellationToken).ConfigureAwait(false);
             await instances.AddAsync(instance, cancellationToken).ConfigureAwait(false);
         }
         catch
         {
-            // Give the range back now rather than leave it to the orphan sweep.
+            // Give the range and the link back now rather than leave them to the orphan sweep.
             await allocator.ReleaseAsync(service.NodeServiceId, lan, instanceId, CancellationToken.None).ConfigureAwait(false);
+            await devices.UnlinkInstanceAsync(device.DeviceId, instanceId, CancellationToken.None).ConfigureAwait(false);
             throw;
         }
         return new InstanceView(instance, instance.TargetVersion(service.ContainerVersion));
@@ -73,6 +76,7 @@ public sealed class NodeServiceInstanceService(
         // removal may have won; the instance is gone either way.
         await instances.TryDeleteAsync(instance, Azure.ETag.All, cancellationToken).ConfigureAwait(false);
         await allocator.ReleaseAsync(instance.NodeServiceId, instance.Lan, instance.InstanceId, cancellationToken).ConfigureAwait(false);
+        await devices.UnlinkInstanceAsync(instance.DeviceId, instance.InstanceId, cancellationToken).ConfigureAwait(false);
     }
 
     /// <summary>A page of a node service's instances, oldest first, and how many there are.</summary>

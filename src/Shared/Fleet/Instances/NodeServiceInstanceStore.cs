@@ -113,6 +113,33 @@ public sealed class NodeServiceInstanceStore(PipelineStorage storage)
         }
     }
 
+    /// <summary>
+    /// Records a device's report on the instance's row (a merge of the status columns only, so it
+    /// never undoes a selector change); false when the instance no longer exists, and then nothing
+    /// is written: a merge that must match a row never creates one.
+    /// </summary>
+    public async Task<bool> TrySetStatusAsync(string nodeServiceId, string instanceId, InstanceStatus status, CancellationToken cancellationToken)
+    {
+        var table = await storage.TableAsync(Table, cancellationToken).ConfigureAwait(false);
+        var entity = new TableEntity(nodeServiceId, instanceId)
+        {
+            ["status_version"] = status.ContainerVersion,
+            ["status_state"] = status.State,
+            ["status_healthy"] = status.Healthy,
+            ["status_message"] = status.Message ?? "",
+            ["status_reported_at"] = status.ReportedAt,
+        };
+        try
+        {
+            await FleetTableRetry.RunAsync(() => table.UpdateEntityAsync(entity, ETag.All, TableUpdateMode.Merge, cancellationToken), cancellationToken).ConfigureAwait(false);
+            return true;
+        }
+        catch (RequestFailedException e) when (e.Status == 404)
+        {
+            return false;
+        }
+    }
+
     private static NodeServiceInstance FromEntity(TableEntity e) => new(
         e.RowKey,
         e.PartitionKey,
@@ -124,5 +151,11 @@ public sealed class NodeServiceInstanceStore(PipelineStorage storage)
             ? new LanAllocation(address, e.GetString("lan_subnet") ?? "", e.GetString("lan_dhcp_range_start"), e.GetString("lan_dhcp_range_end"), e.GetInt64("lan_slot"))
             : null,
         e.GetString("config_map"),
-        e.GetDateTimeOffset("created") ?? DateTimeOffset.MinValue);
+        e.GetDateTimeOffset("created") ?? DateTimeOffset.MinValue)
+    {
+        Status = e.GetInt32("status_version") is int version && e.GetDateTimeOffset("status_reported_at") is { } at
+            ? new InstanceStatus(version, e.GetString("status_state") ?? "", e.GetBoolean("status_healthy") ?? false,
+                e.GetString("status_message") is { Length: > 0 } m ? m : null, at)
+            : null,
+    };
 }

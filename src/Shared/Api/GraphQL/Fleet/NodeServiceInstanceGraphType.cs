@@ -17,5 +17,6 @@ public sealed class NodeServiceInstanceGraphType : ObjectGraphType<InstanceView>
         Field<IntGraphType>("target_version").Resolve(c => c.Source.TargetVersion);
         Field<LanAllocationGraphType>("lan").Resolve(c => c.Source.Instance.Lan);
         Field<JsonGraphType>("config_map").Resolve(c => ConfigMapJson.ToValue(c.Source.Instance.ConfigMapJson));
+        Field<InstanceStatusGraphType>("status").Resolve(c => c.Source.Instance.Status);
     }
 }

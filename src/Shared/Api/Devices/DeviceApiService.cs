@@ -1,0 +1,131 @@
+using System.Text.Json;
+using Pipeline.Fleet;
+using Pipeline.Fleet.Devices;
+using Pipeline.Fleet.Instances;
+using Pipeline.Oci;
+using Pipeline.Snapshots;
+
+namespace Pipeline.Api.Devices;
+
+/// <summary>
+/// What a device may ask of the platform (API.md "Devices"): the plan of one of its instances,
+/// a status report, and its target. A device key opens only its own device; an unknown
+/// instance, an instance of another device and a wrong key are all the same <c>FORBIDDEN</c>, so
+/// an answer never tells which ids exist. A plan costs three point reads (device, instance, node
+/// service) once the version's record is cached in process.
+/// </summary>
+public sealed class DeviceApiService(
+    DeviceStore devices,
+    NodeServiceInstanceStore instances,
+    NodeServiceStore services,
+    SnapshotRecordStore versions,
+    DownloadUrlSigner signer,
+    TimeProvider time)
+{
+    private const string NotYours = "This key opens no such instance on this device.";
+
+    /// <summary>The plan of an instance for a device that already holds <paramref name="have"/>.</summary>
+    public async Task<PlanResponse> PlanAsync(string deviceId, string instanceId, string? key, IReadOnlySet<Digest> have, CancellationToken cancellationToken)
+    {
+        var (instance, service) = await OpenAsync(deviceId, instanceId, key, cancellationToken).ConfigureAwait(false);
+        var network = PlanNetworkOf(service.Network, instance);
+        var configMap = instance.ConfigMapJson is { } json ? JsonDocument.Parse(json).RootElement.Clone() : (JsonElement?)null;
+        if (instance.TargetVersion(service.ContainerVersion) is not int version)
+        {
+            // Disabled: the device runs nothing of this node service and downloads nothing.
+            return new PlanResponse(null, instance.Arch, null, null, [], null, null, network, configMap, [], 0, 0, null);
+        }
+        var record = await versions.GetAsync(service.NodeServiceId, version, cancellationToken).ConfigureAwait(false)
+            ?? throw new PipelineException(ErrorCodes.NotFound, $"Version {version} of this node service does not exist.");
+        var arch = record.Architectures.FirstOrDefault(a => a.Arch == instance.Arch)
+            ?? throw new PipelineException(ErrorCodes.ArchMismatch, $"Version {version} has no {instance.Arch} image; pin the instance to a version that has one.");
+
+        var delta = DeltaPlan.For(arch, have);
+        var urls = await signer.ForNowAsync(cancellationToken).ConfigureAwait(false);
+        return new PlanResponse(
+            version,
+            arch.Arch,
+            arch.Manifest.Digest.ToString(),
+            Describe(arch.Config),
+            arch.Layers.Select(Describe).ToList(),
+            Describe(record.EnvFile),
+            urls.For(record.EnvFile.Digest).ToString(),
+            network,
+            configMap,
+            delta.Blobs.Select(b => new PlanBlob(b.Digest.ToString(), b.Size, b.MediaType, urls.For(b.Digest).ToString())).ToList(),
+            delta.BytesTotal,
+            delta.BytesToDownload,
+            urls.ExpiresOn);
+    }
+
+    /// <summary>
+    /// Records a device's report on one of its instances. A version the node service does not
+    /// have is <c>BAD_INPUT</c>; nothing is stored then.
+    /// </summary>
+    public async Task<InstanceStatus> ReportAsync(string deviceId, string instanceId, string? key, StatusReport report, CancellationToken cancellationToken)
+    {
+        var (instance, _) = await OpenAsync(deviceId, instanceId, key, cancellationToken).ConfigureAwait(false);
+        if (await versions.GetAsync(instance.NodeServiceId, report.ContainerVersion, cancellationToken).ConfigureAwait(false) is null)
+        {
+            throw new PipelineException(ErrorCodes.BadInput, $"container_version: this node service has no version {report.ContainerVersion}.");
+        }
+        var status = new InstanceStatus(report.ContainerVersion, report.State, report.Healthy, report.Message, time.GetUtcNow());
+        if (!await instances.TrySetStatusAsync(instance.NodeServiceId, instance.InstanceId, status, cancellationToken).ConfigureAwait(false))
+        {
+            throw new PipelineException(ErrorCodes.Forbidden, NotYours);
+        }
+        return status;
+    }
+
+    /// <summary>Every instance on the device and the version it should run now, ordered by instance id.</summary>
+    public async Task<TargetResponse> TargetAsync(string deviceId, string? key, CancellationToken cancellationToken)
+    {
+        var (device, ids) = await devices.AuthenticateWithInstancesAsync(deviceId, key, cancellationToken).ConfigureAwait(false);
+        if (device is null)
+        {
+            throw new PipelineException(ErrorCodes.Forbidden, "This key does not open this device.");
+        }
+        var found = await Task.WhenAll(ids.Select(id => instances.GetAsync(id, cancellationToken))).ConfigureAwait(false);
+        var mine = found.Select(f => f.Instance)
+            .OfType<NodeServiceInstance>()
+            .Where(i => i.DeviceId == device.DeviceId && i.CustomerId == device.CustomerId)
+            .ToList();
+        var latest = new Dictionary<string, int?>(StringComparer.Ordinal);
+        foreach (string serviceId in mine.Select(i => i.NodeServiceId).Distinct(StringComparer.Ordinal))
+        {
+            var (service, _) = await services.GetAsync(device.CustomerId, serviceId, cancellationToken).ConfigureAwait(false);
+            if (service is not null)
+            {
+                latest[serviceId] = service.ContainerVersion;
+            }
+        }
+        return new TargetResponse(mine
+            .Where(i => latest.ContainsKey(i.NodeServiceId))
+            .OrderBy(i => i.InstanceId, StringComparer.Ordinal)
+            .Select(i => new TargetInstance(i.InstanceId, i.NodeServiceId, i.TargetVersion(latest[i.NodeServiceId]), DeviceRoutes.PlanUrl(device.DeviceId, i.InstanceId)))
+            .ToList());
+    }
+
+    /// <summary>The instance and its node service, when the key opens the device and the instance is on it.</summary>
+    private async Task<(NodeServiceInstance Instance, NodeService Service)> OpenAsync(string deviceId, string instanceId, string? key, CancellationToken cancellationToken)
+    {
+        var deviceRead = devices.AuthenticateAsync(deviceId, key, cancellationToken);
+        var instanceRead = instances.GetAsync(instanceId, cancellationToken);
+        var device = await deviceRead.ConfigureAwait(false);
+        var (instance, _) = await instanceRead.ConfigureAwait(false);
+        if (device is null || instance is null || instance.DeviceId != device.DeviceId || instance.CustomerId != device.CustomerId)
+        {
+            throw new PipelineException(ErrorCodes.Forbidden, NotYours);
+        }
+        var (service, _) = await services.GetAsync(instance.CustomerId, instance.NodeServiceId, cancellationToken).ConfigureAwait(false);
+        return service is null ? throw new PipelineException(ErrorCodes.Forbidden, NotYours) : (instance, service);
+    }
+
+    private static PlanNetwork PlanNetworkOf(NodeServiceNetwork network, NodeServiceInstance instance) => new(
+        network.WanConfigureNetwork,
+        network.LanConfigureNetwork,
+        network.Masquerade,
+        instance.Lan is { } lan ? new PlanLan(lan.InterfaceAddress, lan.Subnet, lan.DhcpRangeStart, lan.DhcpRangeEnd) : null);
+
+    private static BlobDescriptor Describe(Descriptor d) => new(d.Digest.ToString(), d.Size, d.MediaType);
+}

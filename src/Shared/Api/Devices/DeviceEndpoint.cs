@@ -1,0 +1,114 @@
+using System.Security.Cryptography;
+using System.Text.Json;
+using Microsoft.AspNetCore.Http;
+using Microsoft.Extensions.Logging;
+using Microsoft.Net.Http.Headers;
+
+namespace Pipeline.Api.Devices;
+
+/// <summary>
+/// The device routes (API.md "Devices"), host-agnostic: both hosts hand over the request and the
+/// route's ids. No bearer key is 401; a key that does not open the device or instance is 403;
+/// a malformed body is 400 naming the field. Errors are <c>{"error": {"code", "message"}}</c>.
+/// Answers carry per-device signed URLs, so nothing along the way may cache them.
+/// </summary>
+public sealed partial class DeviceEndpoint(DeviceApiService devices, ILogger<DeviceEndpoint> logger)
+{
+    /// <summary>Device requests are small; a larger body is refused.</summary>
+    public const long MaxRequestBytes = 1024 * 1024;
+
+    public Task HandlePlanAsync(HttpContext http, string deviceId, string instanceId) =>
+        RunAsync(http, async (key, body, ct) =>
+        {
+            var have = DeviceRequests.ParsePlan(body);
+            var plan = await devices.PlanAsync(deviceId, instanceId, key, have, ct).ConfigureAwait(false);
+            await WriteJsonAsync(http, StatusCodes.Status200OK, JsonSerializer.SerializeToUtf8Bytes(plan, DeviceJsonContext.Default.PlanResponse)).ConfigureAwait(false);
+        });
+
+    public Task HandleStatusAsync(HttpContext http, string deviceId, string instanceId) =>
+        RunAsync(http, async (key, body, ct) =>
+        {
+            var report = DeviceRequests.ParseStatus(body);
+            await devices.ReportAsync(deviceId, instanceId, key, report, ct).ConfigureAwait(false);
+            http.Response.StatusCode = StatusCodes.Status204NoContent;
+        });
+
+    /// <summary>
+    /// The target carries an <c>ETag</c> (a hash of the answer); a request whose
+    /// <c>If-None-Match</c> names it gets 304 without a body while nothing changed.
+    /// </summary>
+    public Task HandleTargetAsync(HttpContext http, string deviceId) =>
+        RunAsync(http, async (key, _, ct) =>
+        {
+            var target = await devices.TargetAsync(deviceId, key, ct).ConfigureAwait(false);
+            byte[] json = JsonSerializer.SerializeToUtf8Bytes(target, DeviceJsonContext.Default.TargetResponse);
+            string etag = "\"" + Convert.ToHexStringLower(SHA256.HashData(json))[..32] + "\"";
+            http.Response.Headers.ETag = etag;
+            if (Matches(http.Request.Headers.IfNoneMatch, etag))
+            {
+                http.Response.Headers.CacheControl = "no-cache";
+                http.Response.StatusCode = StatusCodes.Status304NotModified;
+                return;
+            }
+            await WriteJsonAsync(http, StatusCodes.Status200OK, json).ConfigureAwait(false);
+        }, readBody: false);
+
+    private async Task RunAsync(HttpContext http, Func<string, ReadOnlyMemory<byte>, CancellationToken, Task> handle, bool readBody = true)
+    {
+        var ct = http.RequestAborted;
+        string? key = RequestBodies.BearerKey(http.Request);
+        if (string.IsNullOrEmpty(key))
+        {
+            http.Response.Headers.WWWAuthenticate = "Bearer";
+            await WriteErrorAsync(http, StatusCodes.Status401Unauthorized, ErrorCodes.Forbidden, "A device key is required: Authorization: Bearer <device key>.").ConfigureAwait(false);
+            return;
+        }
+        try
+        {
+            ReadOnlyMemory<byte> body = default;
+            if (readBody)
+            {
+                body = await RequestBodies.ReadBoundedAsync(http.Request, MaxRequestBytes, ct).ConfigureAwait(false)
+                    ?? throw new PipelineException(ErrorCodes.TooLarge, "The request body is over 1 MiB.");
+            }
+            await handle(key, body, ct).ConfigureAwait(false);
+        }
+        catch (PipelineException e)
+        {
+            await WriteErrorAsync(http, StatusOf(e.Code), e.Code, e.Detail).ConfigureAwait(false);
+        }
+        catch (Exception e) when (!ct.IsCancellationRequested)
+        {
+            LogUnhandled(logger, http.Request.Path, e);
+            await WriteErrorAsync(http, StatusCodes.Status500InternalServerError, ErrorCodes.Internal, "The request failed unexpectedly; try again.").ConfigureAwait(false);
+        }
+    }
+
+    private static int StatusOf(string code) => code switch
+    {
+        ErrorCodes.BadInput => StatusCodes.Status400BadRequest,
+        ErrorCodes.Forbidden => StatusCodes.Status403Forbidden,
+        ErrorCodes.NotFound => StatusCodes.Status404NotFound,
+        ErrorCodes.TooLarge => StatusCodes.Status413PayloadTooLarge,
+        ErrorCodes.ArchMismatch or ErrorCodes.Conflict => StatusCodes.Status409Conflict,
+        _ => StatusCodes.Status500InternalServerError,
+    };
+
+    private static bool Matches(Microsoft.Extensions.Primitives.StringValues ifNoneMatch, string etag) =>
+        EntityTagHeaderValue.TryParseList(ifNoneMatch, out var tags)
+        && tags.Any(t => t.Equals(EntityTagHeaderValue.Any) || string.Equals(t.Tag.ToString(), etag, StringComparison.Ordinal));
+
+    private static async Task WriteJsonAsync(HttpContext http, int status, byte[] json)
+    {
+        http.Response.StatusCode = status;
+        http.Response.ContentType = "application/json; charset=utf-8";
+        http.Response.Headers.CacheControl = "no-store";
+        await http.Response.Body.WriteAsync(json, http.RequestAborted).ConfigureAwait(false);
+    }
+
+    private static Task WriteErrorAsync(HttpContext http, int status, string code, string message) =>
+        WriteJsonAsync(http, status, JsonSerializer.SerializeToUtf8Bytes(new DeviceErrorResponse(new DeviceError(code, message)), DeviceJsonContext.Default.DeviceErrorResponse));
+
+    [LoggerMessage(Level = LogLevel.Error, Message = "Unhandled error on device route {Path}")]
+    private static partial void LogUnhandled(ILogger logger, PathString path, Exception exception);
+}
