@@ -1,5 +1,5 @@
-# Helpers shared by the scripts: free loopback ports, starting services we stop by PID, and
-# calling the GraphQL API. Sourced, not run.
+# Helpers shared by the scripts: free loopback ports, starting services we stop by PID, calling
+# the GraphQL API, a progress bar, and checking downloaded blobs. Sourced, not run.
 
 # A loopback port nothing listens on.
 free_port() {
@@ -58,4 +58,67 @@ graphql() {
   local key=$1 query=$2 variables=${3:-'{}'}
   jq -n --arg q "$query" --argjson v "$variables" '{query: $q, variables: $v}' |
     curl -sS -X POST "$API/api/graphql" -H "Authorization: Bearer $key" -H 'Content-Type: application/json' --data-binary @-
+}
+
+# graphql_data KEY QUERY [VARIABLES_JSON]: like graphql, but prints only .data, and fails showing
+# the errors when there are any (GraphQL answers HTTP 200 even then).
+graphql_data() {
+  local answer
+  answer=$(graphql "$@") || return 1
+  if ! jq -e '(.errors // []) == [] and .data != null' >/dev/null <<<"$answer"; then
+    echo "GraphQL error: $(jq -c '.errors // .' <<<"$answer")" >&2
+    return 1
+  fi
+  jq '.data' <<<"$answer"
+}
+
+# mb BYTES: the size in MB with one decimal, e.g. 16.2.
+mb() {
+  printf '%d.%d' $(($1 / 1048576)) $(($1 % 1048576 * 10 / 1048576))
+}
+
+# progress_bar DONE TOTAL TEXT: "[#########.....]  42%  TEXT". On a terminal the line is redrawn
+# in place; elsewhere (a log, a pipe, CI) carriage returns would pile up into one long line, so a
+# line is printed only at each quarter reached, and progress_end adds the final state.
+PROGRESS_LINE='' PROGRESS_SHOWN='' PROGRESS_QUARTER=-1
+progress_bar() {
+  local done=$1 total=$2 text=$3 percent filled bar rest
+  percent=$(( total > 0 ? done * 100 / total : 0 ))
+  percent=$(( percent > 100 ? 100 : percent ))
+  filled=$(( percent * 30 / 100 ))
+  printf -v bar '%*s' "$filled" ''
+  printf -v rest '%*s' $((30 - filled)) ''
+  printf -v PROGRESS_LINE '  [%s%s] %3d%%  %s' "${bar// /#}" "${rest// /.}" "$percent" "$text"
+  if [[ -t 1 ]]; then
+    printf '\r%s\033[K' "$PROGRESS_LINE"
+  elif (( percent / 25 > PROGRESS_QUARTER )); then
+    PROGRESS_QUARTER=$(( percent / 25 ))
+    PROGRESS_SHOWN=$PROGRESS_LINE
+    echo "$PROGRESS_LINE"
+  fi
+}
+
+# progress_end: ends the bar drawn by progress_bar, leaving its last state on screen.
+progress_end() {
+  if [[ -t 1 ]]; then
+    echo
+  elif [[ -n $PROGRESS_LINE && $PROGRESS_LINE != "$PROGRESS_SHOWN" ]]; then
+    echo "$PROGRESS_LINE"
+  fi
+  PROGRESS_LINE='' PROGRESS_SHOWN='' PROGRESS_QUARTER=-1
+}
+
+# verify_blob FILE DIGEST SIZE: fails, saying why, unless FILE has exactly SIZE bytes whose sha256 is DIGEST.
+verify_blob() {
+  local file=$1 digest=$2 size=$3 actual_size actual
+  actual_size=$(stat -c %s "$file")
+  if [[ $actual_size != "$size" ]]; then
+    echo "$file: $actual_size bytes, expected $size for $digest" >&2
+    return 1
+  fi
+  actual="sha256:$(sha256sum "$file" | cut -d' ' -f1)"
+  if [[ $actual != "$digest" ]]; then
+    echo "$file: digest $actual, expected $digest" >&2
+    return 1
+  fi
 }
