@@ -20,25 +20,28 @@ public sealed class PipelineStorage
     private readonly SemaphoreSlim _createLock = new(1, 1);
 
     public PipelineStorage(IOptions<StorageOptions> options)
+        : this(Clients(options.Value))
     {
-        var o = options.Value;
+    }
+
+    /// <summary>Storage reached through clients made elsewhere (tests: a token credential on an HTTPS Azurite).</summary>
+    internal PipelineStorage((BlobServiceClient Blobs, QueueServiceClient Queues, TableServiceClient Tables) clients)
+    {
+        (Blobs, Queues, _tables) = clients;
+        Snapshots = Blobs.GetBlobContainerClient(SnapshotsContainer);
+    }
+
+    private static (BlobServiceClient, QueueServiceClient, TableServiceClient) Clients(StorageOptions o)
+    {
         if (o.UsesIdentity)
         {
             TokenCredential credential = string.IsNullOrEmpty(o.ClientId)
                 ? new DefaultAzureCredential()
                 : new ManagedIdentityCredential(ManagedIdentityId.FromUserAssignedClientId(o.ClientId));
-            Blobs = new BlobServiceClient(o.BlobServiceUri, credential);
-            Queues = new QueueServiceClient(o.QueueServiceUri, credential);
-            _tables = new TableServiceClient(o.TableServiceUri, credential);
+            return (new BlobServiceClient(o.BlobServiceUri, credential), new QueueServiceClient(o.QueueServiceUri, credential), new TableServiceClient(o.TableServiceUri, credential));
         }
-        else
-        {
-            string cs = string.IsNullOrWhiteSpace(o.ConnectionString) ? StorageOptions.LocalDefault : o.ConnectionString;
-            Blobs = new BlobServiceClient(cs);
-            Queues = new QueueServiceClient(cs);
-            _tables = new TableServiceClient(cs);
-        }
-        Snapshots = Blobs.GetBlobContainerClient(SnapshotsContainer);
+        string cs = string.IsNullOrWhiteSpace(o.ConnectionString) ? StorageOptions.LocalDefault : o.ConnectionString;
+        return (new BlobServiceClient(cs), new QueueServiceClient(cs), new TableServiceClient(cs));
     }
 
     public BlobServiceClient Blobs { get; }

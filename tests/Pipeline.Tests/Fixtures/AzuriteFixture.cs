@@ -1,4 +1,7 @@
 using System.Diagnostics;
+using System.Net;
+using System.Security.Cryptography;
+using System.Security.Cryptography.X509Certificates;
 
 namespace Pipeline.Tests.Fixtures;
 
@@ -23,17 +26,22 @@ public sealed class AzuriteFixture : IAsyncLifetime, IAsyncDisposable
     private ServiceProcess? _process;
     private string? _dataDirectory;
 
+    /// <summary>Set for an instance started by <see cref="StartWithOAuthAsync"/>: HTTPS with this certificate.</summary>
+    public X509Certificate2? Certificate { get; private set; }
+
+    private string Scheme => Certificate is null ? "http" : "https";
+
     public int BlobPort { get; private set; }
 
     public int QueuePort { get; private set; }
 
     public int TablePort { get; private set; }
 
-    public Uri BlobEndpoint => new($"http://127.0.0.1:{BlobPort}/{AccountName}");
+    public Uri BlobEndpoint => new($"{Scheme}://127.0.0.1:{BlobPort}/{AccountName}");
 
-    public Uri QueueEndpoint => new($"http://127.0.0.1:{QueuePort}/{AccountName}");
+    public Uri QueueEndpoint => new($"{Scheme}://127.0.0.1:{QueuePort}/{AccountName}");
 
-    public Uri TableEndpoint => new($"http://127.0.0.1:{TablePort}/{AccountName}");
+    public Uri TableEndpoint => new($"{Scheme}://127.0.0.1:{TablePort}/{AccountName}");
 
     /// <summary>A connection string for the development account with explicit endpoints on this instance's ports.</summary>
     public string ConnectionString =>
@@ -67,6 +75,45 @@ public sealed class AzuriteFixture : IAsyncLifetime, IAsyncDisposable
     }
 
     /// <summary>
+    /// An instance owned by the caller that serves HTTPS with a new self-signed certificate for
+    /// 127.0.0.1 (<see cref="Certificate"/>) and accepts bearer tokens (Azurite's basic OAuth:
+    /// format, issuer, audience and lifetime are checked, not the signature), as Azure Storage
+    /// does for a managed identity. User-delegation keys are only issued in this mode.
+    /// </summary>
+    public static async Task<AzuriteFixture> StartWithOAuthAsync(CancellationToken cancellationToken = default)
+    {
+        var fixture = new AzuriteFixture();
+        try
+        {
+            using var key = RSA.Create(2048);
+            var request = new CertificateRequest("CN=127.0.0.1", key, HashAlgorithmName.SHA256, RSASignaturePadding.Pkcs1);
+            var names = new SubjectAlternativeNameBuilder();
+            names.AddIpAddress(IPAddress.Loopback);
+            request.CertificateExtensions.Add(names.Build());
+            fixture.Certificate = request.CreateSelfSigned(DateTimeOffset.UtcNow.AddDays(-1), DateTimeOffset.UtcNow.AddDays(2));
+            fixture._dataDirectory = Directory.CreateTempSubdirectory("pipeline-azurite-").FullName;
+            string certPath = Path.Combine(fixture._dataDirectory, "cert.pem");
+            string keyPath = Path.Combine(fixture._dataDirectory, "key.pem");
+            await File.WriteAllTextAsync(certPath, fixture.Certificate.ExportCertificatePem(), cancellationToken);
+            await File.WriteAllTextAsync(keyPath, key.ExportPkcs8PrivateKeyPem(), cancellationToken);
+            await fixture.StartCoreAsync(cancellationToken, ["--oauth", "basic", "--cert", certPath, "--key", keyPath]);
+            return fixture;
+        }
+        catch
+        {
+            await fixture.DisposeAsync();
+            throw;
+        }
+    }
+
+    /// <summary>A handler that trusts this instance's certificate (and, over HTTP, needs none).</summary>
+    public HttpClientHandler CreateHandler() => new()
+    {
+        ServerCertificateCustomValidationCallback = (_, cert, _, errors) =>
+            errors == System.Net.Security.SslPolicyErrors.None || (Certificate is not null && cert is not null && cert.Thumbprint == Certificate.Thumbprint),
+    };
+
+    /// <summary>
     /// One instance for the whole test run, started on first use and stopped (by PID) when the
     /// test host exits. Tests that share it must each use their own container, queue or table.
     /// </summary>
@@ -92,7 +139,7 @@ public sealed class AzuriteFixture : IAsyncLifetime, IAsyncDisposable
         }
     }
 
-    private async Task StartCoreAsync(CancellationToken cancellationToken)
+    private async Task StartCoreAsync(CancellationToken cancellationToken, string[]? extraArguments = null)
     {
         if (_process is not null)
         {
@@ -105,7 +152,7 @@ public sealed class AzuriteFixture : IAsyncLifetime, IAsyncDisposable
                 $"Azurite is not installed ({script} is missing). Run scripts/setup.sh in {RepoPaths.Root}.");
         }
 
-        _dataDirectory = Directory.CreateTempSubdirectory("pipeline-azurite-").FullName;
+        _dataDirectory ??= Directory.CreateTempSubdirectory("pipeline-azurite-").FullName;
         _process = await ServiceProcess.StartUntilReadyAsync(
             () =>
             {
@@ -120,6 +167,7 @@ public sealed class AzuriteFixture : IAsyncLifetime, IAsyncDisposable
                         "--blobHost", "127.0.0.1", "--blobPort", BlobPort.ToString(),
                         "--queueHost", "127.0.0.1", "--queuePort", QueuePort.ToString(),
                         "--tableHost", "127.0.0.1", "--tablePort", TablePort.ToString(),
+                        .. extraArguments ?? [],
                     ],
                     workingDirectory: RepoPaths.Root,
                     logPath: Path.Combine(_dataDirectory, "azurite.log")));
@@ -131,7 +179,7 @@ public sealed class AzuriteFixture : IAsyncLifetime, IAsyncDisposable
     private async Task<bool> WaitUntilReadyAsync(ServiceProcess process, CancellationToken cancellationToken)
     {
         // Any HTTP answer from the blob endpoint (an unsigned request gets 403) means it is serving.
-        using var http = new HttpClient { Timeout = TimeSpan.FromSeconds(2) };
+        using var http = new HttpClient(CreateHandler()) { Timeout = TimeSpan.FromSeconds(2) };
         var deadline = Stopwatch.StartNew();
         while (deadline.Elapsed < ReadyTimeout)
         {
