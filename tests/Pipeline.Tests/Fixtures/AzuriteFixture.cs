@@ -59,12 +59,15 @@ public sealed class AzuriteFixture : IAsyncLifetime, IAsyncDisposable
     private ServiceProcess Process => _process ?? throw NotStarted();
 
     /// <summary>Starts an Azurite instance owned by the caller (dispose it to stop it).</summary>
-    public static async Task<AzuriteFixture> StartAsync(CancellationToken cancellationToken = default)
+    public static Task<AzuriteFixture> StartAsync(CancellationToken cancellationToken = default) => StartAsync([], cancellationToken);
+
+    /// <summary>Likewise, with more of Azurite's options (such as <c>--debug FILE</c>, a log of every request).</summary>
+    public static async Task<AzuriteFixture> StartAsync(IReadOnlyList<string> extraArguments, CancellationToken cancellationToken = default)
     {
         var fixture = new AzuriteFixture();
         try
         {
-            await fixture.StartCoreAsync(cancellationToken);
+            await fixture.StartCoreAsync(cancellationToken, [.. extraArguments]);
             return fixture;
         }
         catch
