@@ -3,6 +3,7 @@ using Microsoft.DurableTask;
 using Microsoft.Extensions.DependencyInjection;
 using Microsoft.Extensions.DependencyInjection.Extensions;
 using Pipeline.Api.Devices;
+using Pipeline.Deployments;
 using Pipeline.Api;
 using Pipeline.Api.Auth;
 using Pipeline.Api.GraphQL;
@@ -43,6 +44,8 @@ public static class PipelineServiceCollectionExtensions
         services.AddSingleton<DownloadUrlSigner>();
         services.AddSingleton<DeviceApiService>();
         services.AddSingleton<DeviceEndpoint>();
+        services.AddSingleton<DeploymentRecordStore>();
+        services.AddSingleton<IDeploymentPublisher, QueueDeploymentPublisher>();
         services.AddPipelineRegistry();
         services.AddPipelineFleet();
         services.AddGraphQL(b => b
@@ -57,7 +60,7 @@ public static class PipelineServiceCollectionExtensions
     /// The orchestrators of the pipeline. Each is served by LocalHost's worker and, under the same
     /// name, by a one-line function of the Functions app (a test holds the two lists together).
     /// </summary>
-    public static IReadOnlyList<Type> Orchestrators { get; } = [typeof(ImportOrchestrator)];
+    public static IReadOnlyList<Type> Orchestrators { get; } = [typeof(ImportOrchestrator), typeof(DeploymentFanOutOrchestrator)];
 
     /// <summary>The activities of the pipeline, likewise.</summary>
     public static IReadOnlyList<Type> Activities { get; } =
@@ -69,6 +72,7 @@ public static class PipelineServiceCollectionExtensions
         typeof(RecordImportFailedActivity),
         typeof(AcquireImportLockActivity),
         typeof(ReleaseImportLockActivity),
+        typeof(FanOutPageActivity),
     ];
 
     /// <summary>The orchestrations and activities of the pipeline, for a DurableTask worker.</summary>

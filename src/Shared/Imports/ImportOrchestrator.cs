@@ -1,5 +1,6 @@
 using Microsoft.DurableTask;
 using Microsoft.Extensions.Logging;
+using Pipeline.Deployments;
 using Pipeline.Oci;
 
 namespace Pipeline.Imports;
@@ -60,6 +61,22 @@ public sealed class ImportOrchestrator : TaskOrchestrator<ImportRequest, ImportO
 
             int version = await context.CallActivityAsync<int>(nameof(CommitVersionActivity),
                 new CommitVersionInput(input.ImportId, input.CustomerId, input.NodeServiceId, input.Name, resolved, input.Settings, input.Network, copied.Sum(c => c.BytesFetched)), Retry);
+
+            // The version is committed: the next import of this service may start while this
+            // one tells the fleet. A fan-out that fails does not fail the import; the next
+            // change of the service or its instances sends what it missed.
+            locked = false;
+            await context.CallActivityAsync<bool>(nameof(ReleaseImportLockActivity), lockInput, Retry);
+            try
+            {
+                await context.CallSubOrchestratorAsync<FanOutTotals>(nameof(DeploymentFanOutOrchestrator),
+                    new FanOutRequest(input.NodeServiceId, input.CustomerId, DeploymentTriggers.VersionCommitted),
+                    new TaskOptions().WithInstanceId(FanOutInstanceId(input.ImportId)));
+            }
+            catch (TaskFailedException e)
+            {
+                log.LogWarning("Import {ImportId}: fan-out of version {Version} failed: {Reason}", input.ImportId, version, e.Message);
+            }
             return new ImportOutcome(version, null, null);
         }
         catch (TaskFailedException e)
@@ -76,6 +93,9 @@ public sealed class ImportOrchestrator : TaskOrchestrator<ImportRequest, ImportO
             }
         }
     }
+
+    /// <summary>The fan-out a committed import starts: one per import, so a replay finds the same one.</summary>
+    public static string FanOutInstanceId(string importId) => "fanout-" + importId;
 
     private static async Task<ImportOutcome> FailAsync(TaskOrchestrationContext context, ImportRequest input, string code, string message)
     {

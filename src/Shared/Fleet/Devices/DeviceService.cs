@@ -38,14 +38,15 @@ public sealed class DeviceService(DeviceStore devices)
         return await devices.RotateKeyAsync(deviceId, cancellationToken).ConfigureAwait(false);
     }
 
-    /// <summary>Sets a device's update window, or clears it with null.</summary>
-    public async Task SetUpdateWindowAsync(string deviceId, UpdateWindow? window, Action<string> authorize, CancellationToken cancellationToken)
+    /// <summary>Sets a device's update window, or clears it with null; returns the device and the ids of its instances.</summary>
+    public async Task<(Device Device, IReadOnlyList<string> InstanceIds)> SetUpdateWindowAsync(string deviceId, UpdateWindow? window, Action<string> authorize, CancellationToken cancellationToken)
     {
         ValidateDeviceId(deviceId);
         var device = await devices.GetAsync(deviceId, cancellationToken).ConfigureAwait(false)
             ?? throw new PipelineException(ErrorCodes.NotFound, $"Device '{deviceId}' is not registered.");
         authorize(device.CustomerId);
         await devices.SetUpdateWindowAsync(deviceId, window, cancellationToken).ConfigureAwait(false);
+        return (device, await devices.ListInstanceIdsAsync(deviceId, cancellationToken).ConfigureAwait(false));
     }
 
     /// <summary>Device ids become table keys: 1-128 letters, digits, '_', '.', ':' or '-'.</summary>

@@ -103,8 +103,19 @@ public sealed class DeviceStore(PipelineStorage storage, TimeProvider time)
         {
             return (null, []);
         }
+        var (device, instances) = await ReadPartitionAsync(deviceId, cancellationToken).ConfigureAwait(false);
+        return device is not null && DeviceKeys.Matches(key, device.GetString("key_hash")) ? (FromEntity(device), instances) : (null, []);
+    }
+
+    /// <summary>The ids of the instances on a device (none for an unknown device).</summary>
+    public async Task<IReadOnlyList<string>> ListInstanceIdsAsync(string deviceId, CancellationToken cancellationToken) =>
+        Ids.IsSafeKey(deviceId) ? (await ReadPartitionAsync(deviceId, cancellationToken).ConfigureAwait(false)).Instances : [];
+
+    /// <summary>The device's row and the ids of its instance links, in one single-partition query.</summary>
+    private async Task<(TableEntity? Device, IReadOnlyList<string> Instances)> ReadPartitionAsync(string deviceId, CancellationToken cancellationToken)
+    {
         var table = await storage.TableAsync(Table, cancellationToken).ConfigureAwait(false);
-        return await FleetTableRetry.RunAsync<(Device?, IReadOnlyList<string>)>(async () =>
+        return await FleetTableRetry.RunAsync<(TableEntity?, IReadOnlyList<string>)>(async () =>
         {
             TableEntity? device = null;
             var instances = new List<string>();
@@ -119,7 +130,7 @@ public sealed class DeviceStore(PipelineStorage storage, TimeProvider time)
                     instances.Add(e.RowKey[InstanceRowPrefix.Length..]);
                 }
             }
-            return device is not null && DeviceKeys.Matches(key, device.GetString("key_hash")) ? (FromEntity(device), instances) : (null, []);
+            return (device, instances);
         }, cancellationToken).ConfigureAwait(false);
     }
 

@@ -103,7 +103,8 @@ public sealed class NodeServiceInstanceService(
     /// written: each instance exists (<c>NOT_FOUND</c>), may be changed by the caller
     /// (<c>FORBIDDEN</c>), and a pinned version exists for its node service (<c>NOT_FOUND</c>).
     /// </summary>
-    public async Task SetSelectorAsync(IReadOnlyList<string> instanceIds, VersionTargetSelector selector, Action<string> authorize, CancellationToken cancellationToken)
+    /// <returns>The instances whose selector was set.</returns>
+    public async Task<IReadOnlyList<NodeServiceInstance>> SetSelectorAsync(IReadOnlyList<string> instanceIds, VersionTargetSelector selector, Action<string> authorize, CancellationToken cancellationToken)
     {
         var ids = instanceIds.Distinct(StringComparer.Ordinal).ToList();
         if (ids.Count is 0 or > MaxBatch)
@@ -141,6 +142,7 @@ public sealed class NodeServiceInstanceService(
         {
             throw new PipelineException(ErrorCodes.NotFound, $"Node service instance '{missing.First()}' was removed meanwhile.");
         }
+        return targets;
     }
 
     private async Task<NodeService> FindServiceAsync(string nodeServiceId, Action<string> authorize, CancellationToken cancellationToken)

@@ -66,6 +66,24 @@ public sealed class NodeServiceInstanceStore(PipelineStorage storage)
         }, cancellationToken).ConfigureAwait(false);
     }
 
+    /// <summary>
+    /// One page of a node service's instances in id order, and the cursor of the next page (null
+    /// after the last): how a fan-out walks a fleet of any size.
+    /// </summary>
+    public async Task<(IReadOnlyList<NodeServiceInstance> Page, string? Next)> ListPageAsync(string nodeServiceId, string? cursor, int pageSize, CancellationToken cancellationToken)
+    {
+        var table = await storage.TableAsync(Table, cancellationToken).ConfigureAwait(false);
+        return await FleetTableRetry.RunAsync<(IReadOnlyList<NodeServiceInstance>, string?)>(async () =>
+        {
+            await foreach (var page in table.QueryAsync<TableEntity>(x => x.PartitionKey == nodeServiceId, maxPerPage: pageSize, cancellationToken: cancellationToken)
+                .AsPages(cursor, pageSize).ConfigureAwait(false))
+            {
+                return (page.Values.Select(FromEntity).ToList(), page.ContinuationToken);
+            }
+            return ([], null);
+        }, cancellationToken).ConfigureAwait(false);
+    }
+
     /// <summary>The ids of a node service's instances (a key-only query).</summary>
     public async Task<IReadOnlySet<string>> ListIdsAsync(string nodeServiceId, CancellationToken cancellationToken)
     {

@@ -2,6 +2,7 @@ using GraphQL;
 using GraphQL.Types;
 using Microsoft.Extensions.DependencyInjection;
 using Pipeline.Api.Auth;
+using Pipeline.Deployments;
 using Pipeline.Fleet.Devices;
 using Pipeline.Fleet.Instances;
 using Pipeline.Fleet.Rollout;
@@ -62,10 +63,16 @@ public static class FleetFields
             .Argument<NonNullGraphType<IdGraphType>>("node_service_id")
             .Argument<NonNullGraphType<IdGraphType>>("device_id")
             .Argument<JsonGraphType>("config_map")
-            .ResolveAsync(async c => await Instances(c).AddAsync(
-                c.GetArgument<string>("node_service_id"), c.GetArgument<string>("device_id"),
-                ConfigMapJson.ToJson(c.GetArgument<object?>("config_map")),
-                Authorize(c, ApiRoles.Deploy), c.CancellationToken));
+            .ResolveAsync(async c =>
+            {
+                var added = await Instances(c).AddAsync(
+                    c.GetArgument<string>("node_service_id"), c.GetArgument<string>("device_id"),
+                    ConfigMapJson.ToJson(c.GetArgument<object?>("config_map")),
+                    Authorize(c, ApiRoles.Deploy), c.CancellationToken);
+                // The new instance gets its current version at once (or when its device's window opens).
+                await DeploymentTriggers.StartAsync(Durable(c), added.Instance.CustomerId, [added.Instance.InstanceId], DeploymentTriggers.InstanceAdded, c.CancellationToken);
+                return added;
+            });
 
         type.Field<NonNullGraphType<BooleanGraphType>>("DM_remove_node_service_instance")
             .Argument<NonNullGraphType<IdGraphType>>("node_service_instance_id")
@@ -82,8 +89,12 @@ public static class FleetFields
             {
                 var input = c.GetArgument<Dictionary<string, object?>?>("version_target_selector");
                 var selector = VersionTargetSelector.Parse(input is not null && input.TryGetValue("value", out var v) ? v as string : null);
-                await Instances(c).SetSelectorAsync(c.GetArgument<List<string>>("node_service_instance_ids"), selector,
+                var changed = await Instances(c).SetSelectorAsync(c.GetArgument<List<string>>("node_service_instance_ids"), selector,
                     Authorize(c, ApiRoles.Deploy), c.CancellationToken);
+                foreach (var customer in changed.GroupBy(i => i.CustomerId, StringComparer.Ordinal))
+                {
+                    await DeploymentTriggers.StartAsync(Durable(c), customer.Key, customer.Select(i => i.InstanceId), DeploymentTriggers.SelectorChanged, c.CancellationToken);
+                }
                 return true;
             });
 
@@ -96,7 +107,9 @@ public static class FleetFields
                 var window = input is null
                     ? null
                     : UpdateWindow.Parse(Text(input, "start"), Text(input, "end"), Text(input, "timezone"));
-                await Devices(c).SetUpdateWindowAsync(c.GetArgument<string>("device_id"), window, Authorize(c, ApiRoles.Deploy), c.CancellationToken);
+                var (device, instanceIds) = await Devices(c).SetUpdateWindowAsync(c.GetArgument<string>("device_id"), window, Authorize(c, ApiRoles.Deploy), c.CancellationToken);
+                // Messages still waiting for the old window move to the new one.
+                await DeploymentTriggers.StartAsync(Durable(c), device.CustomerId, instanceIds, DeploymentTriggers.WindowChanged, c.CancellationToken);
                 return true;
             });
     }
@@ -107,6 +120,8 @@ public static class FleetFields
         var caller = ApiUserContext.From(c).Caller;
         return customerId => caller.Require(customerId, roles);
     }
+
+    private static Microsoft.DurableTask.Client.DurableTaskClient Durable(IResolveFieldContext c) => ApiUserContext.From(c).Durable;
 
     private static DeviceService Devices(IResolveFieldContext c) => c.RequestServices!.GetRequiredService<DeviceService>();
 

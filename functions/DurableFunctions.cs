@@ -1,15 +1,16 @@
 using Microsoft.Azure.Functions.Worker;
 using Microsoft.DurableTask;
 using Microsoft.Extensions.DependencyInjection;
+using Pipeline.Deployments;
 using Pipeline.Imports;
 
 namespace Pipeline.Functions;
 
 /// <summary>
-/// One-line adapters exposing the shared orchestrator and activities as Durable Functions; the
+/// One-line adapters exposing the shared orchestrators and activities as Durable Functions; the
 /// logic lives in src/Shared, and LocalHost runs the very same classes.
 /// </summary>
-public static class ImportFunctions
+public static class DurableFunctions
 {
     [Function(nameof(ImportOrchestrator))]
     public static Task<ImportOutcome> RunImportOrchestrator([OrchestrationTrigger] TaskOrchestrationContext context) =>
@@ -42,6 +43,14 @@ public static class ImportFunctions
     [Function(nameof(ReleaseImportLockActivity))]
     public static Task<bool> ReleaseImportLock([ActivityTrigger] ImportLockInput input, FunctionContext fc) =>
         Activity<ReleaseImportLockActivity>(fc).RunAsync(Context(nameof(ReleaseImportLockActivity), fc), input);
+
+    [Function(nameof(DeploymentFanOutOrchestrator))]
+    public static Task<FanOutTotals> RunDeploymentFanOutOrchestrator([OrchestrationTrigger] TaskOrchestrationContext context) =>
+        new DeploymentFanOutOrchestrator().RunAsync(context, context.GetInput<FanOutRequest>()!);
+
+    [Function(nameof(FanOutPageActivity))]
+    public static Task<FanOutPageResult> FanOutPage([ActivityTrigger] FanOutPageInput input, FunctionContext fc) =>
+        Activity<FanOutPageActivity>(fc).RunAsync(Context(nameof(FanOutPageActivity), fc), input);
 
     private static T Activity<T>(FunctionContext fc) where T : class =>
         ActivatorUtilities.GetServiceOrCreateInstance<T>(fc.InstanceServices);
