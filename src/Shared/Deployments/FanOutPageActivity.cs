@@ -30,6 +30,9 @@ public sealed partial class FanOutPageActivity(
 
     private const int Parallelism = 32;
 
+    /// <summary>Messages published before their records are written; what a crash can make the retry send again.</summary>
+    public const int ChunkSize = 100;
+
     public override async Task<FanOutPageResult> RunAsync(TaskActivityContext context, FanOutPageInput input)
     {
         var ct = CancellationToken.None;
@@ -48,7 +51,7 @@ public sealed partial class FanOutPageActivity(
 
         var now = time.GetUtcNow();
         var outgoing = new List<(NodeServiceInstance Instance, DeploymentDecision Decision, OutgoingDeployment Message)>();
-        var updated = new List<(string, DeploymentRecord)>();
+        var withdrawals = new List<(string, DeploymentRecord)>();
         int skipped = 0, withdrawn = 0, moved = 0;
         var decisions = page.Select(i => (Instance: i, Record: known.GetValueOrDefault(i.InstanceId), Decision: DeploymentDecision.For(i, known.GetValueOrDefault(i.InstanceId), service.ContainerVersion, windows.GetValueOrDefault(i.DeviceId), now))).ToList();
 
@@ -67,7 +70,7 @@ public sealed partial class FanOutPageActivity(
                     break;
                 case DeploymentAction.Withdraw:
                     withdrawn++;
-                    updated.Add((instance.InstanceId, new DeploymentRecord(0, "", null, null, record!.Sends)));
+                    withdrawals.Add((instance.InstanceId, new DeploymentRecord(0, "", null, null, record!.Sends)));
                     break;
                 default:
                     moved += decision.Action == DeploymentAction.Move ? 1 : 0;
@@ -76,17 +79,22 @@ public sealed partial class FanOutPageActivity(
             }
         }
 
-        var handles = outgoing.Count == 0 ? [] : await publisher.PublishAsync(outgoing.Select(o => o.Message).ToList(), ct).ConfigureAwait(false);
-        for (int i = 0; i < outgoing.Count; i++)
+        // Published and recorded a chunk at a time: a crash replays at most one chunk's messages
+        // (with the same ids), not the whole page.
+        await records.SaveAsync(input.NodeServiceId, withdrawals, ct).ConfigureAwait(false);
+        foreach (var chunk in outgoing.Chunk(ChunkSize))
         {
-            var (instance, decision, message) = outgoing[i];
-            var sends = new Dictionary<int, int>(known.GetValueOrDefault(instance.InstanceId)?.Sends ?? new Dictionary<int, int>())
+            var handles = await publisher.PublishAsync(chunk.Select(o => o.Message).ToList(), ct).ConfigureAwait(false);
+            var sent = chunk.Select((o, i) =>
             {
-                [decision.Version!.Value] = decision.SendNumber,
-            };
-            updated.Add((instance.InstanceId, new DeploymentRecord(decision.Version.Value, message.MessageId, decision.DueAt, handles[i], sends)));
+                var sends = new Dictionary<int, int>(known.GetValueOrDefault(o.Instance.InstanceId)?.Sends ?? new Dictionary<int, int>())
+                {
+                    [o.Decision.Version!.Value] = o.Decision.SendNumber,
+                };
+                return (o.Instance.InstanceId, new DeploymentRecord(o.Decision.Version.Value, o.Message.MessageId, o.Decision.DueAt, handles[i], sends));
+            }).ToList();
+            await records.SaveAsync(input.NodeServiceId, sent, ct).ConfigureAwait(false);
         }
-        await records.SaveAsync(input.NodeServiceId, updated, ct).ConfigureAwait(false);
         LogPage(logger, input.NodeServiceId, page.Count, outgoing.Count - moved, moved, withdrawn);
         return new FanOutPageResult(next, outgoing.Count - moved, moved, withdrawn, skipped);
     }
