@@ -1,7 +1,7 @@
 // Entry point for `azd up`: one resource group holding the pipeline's Function App
-// (Flex Consumption), its storage account, monitoring, the identity the app runs as, and the
-// Front Door endpoint devices download snapshot blobs from.
-// Not yet here (see README): Service Bus (the app falls back to the storage queue `deployments`).
+// (Flex Consumption), its storage account, monitoring, the identity the app runs as, the
+// Service Bus topic deployment messages go to, and the Front Door endpoint devices download
+// snapshot blobs from.
 targetScope = 'subscription'
 
 @description('Name of the azd environment; names the resource group and tags every resource.')
@@ -91,6 +91,17 @@ module keyVault 'modules/key-vault.bicep' = {
   }
 }
 
+module serviceBus 'modules/service-bus.bicep' = {
+  name: 'service-bus'
+  scope: rg
+  params: {
+    location: location
+    tags: tags
+    name: 'sb-pipeline-${resourceToken}'
+    topicName: 'deployments'
+  }
+}
+
 module frontDoor 'modules/front-door.bicep' = {
   name: 'front-door'
   scope: rg
@@ -110,6 +121,8 @@ module roleAssignments 'modules/role-assignments.bicep' = {
     storageAccountName: storage.outputs.name
     applicationInsightsName: monitoring.outputs.applicationInsightsName
     keyVaultName: keyVault.outputs.name
+    serviceBusNamespaceName: serviceBus.outputs.name
+    serviceBusTopicName: serviceBus.outputs.topicName
   }
 }
 
@@ -139,6 +152,7 @@ module functionApp 'modules/function-app.bicep' = {
     adminKey: pipelineAdminKey
     keyVaultUri: keyVault.outputs.uri
     downloadsBaseUrl: frontDoor.outputs.baseUrl
+    serviceBusFullyQualifiedNamespace: serviceBus.outputs.fullyQualifiedNamespace
   }
 }
 
@@ -153,6 +167,10 @@ output AZURE_STORAGE_BLOB_ENDPOINT string = storage.outputs.blobEndpoint
 output AZURE_KEY_VAULT_NAME string = keyVault.outputs.name
 // Public base URL of the snapshot blobs (Pipeline__Downloads__BaseUrl of the app).
 output PIPELINE_DOWNLOADS_BASE_URL string = frontDoor.outputs.baseUrl
+// Host name of the namespace (Pipeline__ServiceBus__FullyQualifiedNamespace of the app); gateways
+// connect here with their own Entra ID identities. The name is what `az servicebus` commands take.
+output PIPELINE_SERVICEBUS_FULLY_QUALIFIED_NAMESPACE string = serviceBus.outputs.fullyQualifiedNamespace
+output AZURE_SERVICEBUS_NAMESPACE_NAME string = serviceBus.outputs.name
 output AZURE_MANAGED_IDENTITY_CLIENT_ID string = identity.outputs.clientId
 output SERVICE_API_NAME string = functionApp.outputs.name
 output SERVICE_API_URI string = functionApp.outputs.uri

@@ -1,6 +1,6 @@
 // The Function App on Flex Consumption (plan FC1, Linux). The app runs as the user-assigned
 // identity: it deploys its package from blob storage, reaches the host storage and the pipeline's
-// storage, and sends telemetry, all with that identity and without any key.
+// storage, sends telemetry and deployment messages, all with that identity and without any key.
 
 @description('Region of the resources.')
 param location string
@@ -64,6 +64,9 @@ param adminKey string = ''
 @description('URI of the Key Vault holding registry credentials.')
 param keyVaultUri string
 
+@description('Host name of the Service Bus namespace (<name>.servicebus.windows.net) holding the deployments topic.')
+param serviceBusFullyQualifiedNamespace string
+
 @description('Public base URL of the snapshot blobs (the Front Door endpoint); stands in for the blob service root in download URLs.')
 param downloadsBaseUrl string
 
@@ -95,6 +98,10 @@ var baseSettings = [
   { name: 'Pipeline__Secrets__KeyVaultUri', value: keyVaultUri }
   // Devices download `<BaseUrl>/snapshots/sha256/<hex>?<SAS>` through the CDN, not from the account.
   { name: 'Pipeline__Downloads__BaseUrl', value: downloadsBaseUrl }
+  // Deployment messages go to topic `deployments` of this namespace (not the storage queue),
+  // sent with the user-assigned identity named by its client id.
+  { name: 'Pipeline__ServiceBus__FullyQualifiedNamespace', value: serviceBusFullyQualifiedNamespace }
+  { name: 'Pipeline__ServiceBus__ClientId', value: identityClientId }
   // Lets DefaultAzureCredential pick the user-assigned identity (there is no system-assigned one).
   { name: 'AZURE_CLIENT_ID', value: identityClientId }
   { name: 'APPLICATIONINSIGHTS_CONNECTION_STRING', value: applicationInsightsConnectionString }

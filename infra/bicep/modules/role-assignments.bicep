@@ -13,6 +13,12 @@ param applicationInsightsName string
 @description('Name of the Key Vault holding registry credentials.')
 param keyVaultName string
 
+@description('Name of the Service Bus namespace holding the deployments topic.')
+param serviceBusNamespaceName string
+
+@description('Name of the topic the app publishes deployment messages to.')
+param serviceBusTopicName string
+
 // Built-in role definition ids (stable across tenants).
 var roles = {
   // Snapshot blobs, durable task hub blobs, the deployment package.
@@ -21,7 +27,7 @@ var roles = {
   // carries this action too; the explicit assignment keeps the need visible and survives a later
   // narrowing of the data role.
   storageBlobDelegator: 'db58b8e5-c6ad-4a2a-8342-4190687cbf4a'
-  // Durable task hub queues and the local-style `deployments` queue.
+  // Durable task hub queues.
   storageQueueDataContributor: '974c5e8b-45b9-4653-ba55-5f855dd0fb88'
   // The catalog tables and the durable task hub tables.
   storageTableDataContributor: '0a9a7e1f-b9d0-4cc4-a60d-0319b160aaa3'
@@ -29,6 +35,8 @@ var roles = {
   monitoringMetricsPublisher: '3913510d-42f4-4e42-8a64-420c390055eb'
   // Registry credentials: the app sets and reads secrets, nothing else in the vault.
   keyVaultSecretsOfficer: 'b86a8fe4-44ce-4948-aee5-eccb2c155cd7'
+  // Deployment messages: send (and schedule) on the one topic; no receive, no management.
+  serviceBusDataSender: '69a216fc-b8fb-44d8-bc22-1f3c2cd27a39'
 }
 
 var storageRoles = [
@@ -79,5 +87,26 @@ resource secretsRoleAssignment 'Microsoft.Authorization/roleAssignments@2022-04-
     principalId: principalId
     principalType: 'ServicePrincipal'
     roleDefinitionId: subscriptionResourceId('Microsoft.Authorization/roleDefinitions', roles.keyVaultSecretsOfficer)
+  }
+}
+
+resource serviceBusNamespace 'Microsoft.ServiceBus/namespaces@2024-01-01' existing = {
+  name: serviceBusNamespaceName
+}
+
+resource deploymentsTopic 'Microsoft.ServiceBus/namespaces/topics@2024-01-01' existing = {
+  parent: serviceBusNamespace
+  name: serviceBusTopicName
+}
+
+// On the topic, not the namespace: the app can send nowhere else, even to topics or queues added
+// to the namespace later.
+resource topicSenderRoleAssignment 'Microsoft.Authorization/roleAssignments@2022-04-01' = {
+  name: guid(deploymentsTopic.id, principalId, roles.serviceBusDataSender)
+  scope: deploymentsTopic
+  properties: {
+    principalId: principalId
+    principalType: 'ServicePrincipal'
+    roleDefinitionId: subscriptionResourceId('Microsoft.Authorization/roleDefinitions', roles.serviceBusDataSender)
   }
 }

@@ -1,27 +1,33 @@
-using System.Reflection;
 using System.Text.Json.Nodes;
 using System.Text.RegularExpressions;
-using Pipeline.Tests.Fixtures;
+using System.Xml;
 
 namespace Pipeline.Tests.Infra;
 
 /// <summary>
 /// Compiles <c>infra/bicep/main.bicep</c> with the pinned bicep CLI and checks the ARM template a
 /// deployment would send: the CDN in front of the snapshot blobs, the setting that points download
-/// URLs at it, and the identity's roles. Values that cross module boundaries are followed from
+/// URLs at it, the Service Bus topic deployment messages go to, the identity's roles, and the absence
+/// of keys. Values that cross module boundaries are followed from
 /// parameter to module output, so a setting wired to the wrong module fails here, not in Azure.
 /// </summary>
 public sealed class BicepTemplateTests(BicepTemplateFixture arm) : IClassFixture<BicepTemplateFixture>
 {
     private const string StorageBlobDelegator = "db58b8e5-c6ad-4a2a-8342-4190687cbf4a";
+    private const string ServiceBusDataSender = "69a216fc-b8fb-44d8-bc22-1f3c2cd27a39";
 
-    // Roles far broader than the app needs: Owner, Contributor, Storage Blob Data Owner.
+    // Roles far broader than the app needs: Owner, Contributor, Storage Blob Data Owner,
+    // Azure Service Bus Data Owner.
     private static readonly string[] ForbiddenRoles =
     [
         "8e3af657-a8ff-443c-a75c-2fe8c4bcb635",
         "b24988ac-6180-42a0-ab88-20f7b0dfee81",
         "b7e6dc6d-f1e8-4753-8033-0f276bb0955b",
+        "090c5cfd-751d-490a-894a-3ce6f1109419",
     ];
+
+    // What a connection string, a SAS key or a storage key looks like in a template.
+    private static readonly string[] KeyMarkers = ["Endpoint=sb://", "SharedAccessKey", "listKeys", "AccountKey"];
 
     [Fact]
     public void Build_FrontDoorProfile_IsStandardAzureFrontDoor()
@@ -119,208 +125,150 @@ public sealed class BicepTemplateTests(BicepTemplateFixture arm) : IClassFixture
         Assert.All(texts, t => Assert.DoesNotContain("listKeys", t, StringComparison.OrdinalIgnoreCase));
     }
 
+    [Fact]
+    public void Build_ServiceBusNamespace_DisablesLocalAuthAndRequiresTls12()
+    {
+        var properties = Assert.Single(arm.OfType("Microsoft.ServiceBus/namespaces")).Json["properties"]!;
+
+        Assert.True(Bool(properties["disableLocalAuth"]), "SAS keys of the namespace still work");
+        Assert.Equal("1.2", Text(properties["minimumTlsVersion"]));
+    }
+
+    [Fact]
+    public void Build_ServiceBusNamespace_IsAtLeastStandard()
+    {
+        var sku = Assert.Single(arm.OfType("Microsoft.ServiceBus/namespaces")).Json["sku"]!;
+
+        // Basic has no topics, sessions or duplicate detection.
+        Assert.Contains(Text(sku["name"]), new[] { "Standard", "Premium" });
+    }
+
+    [Fact]
+    public void Build_DeploymentsTopic_DetectsDuplicatesForAtLeastAnHour()
+    {
+        var properties = DeploymentsTopic().Json["properties"]!;
+
+        Assert.True(Bool(properties["requiresDuplicateDetection"]), "duplicate detection is off");
+        var window = XmlConvert.ToTimeSpan(Text(properties["duplicateDetectionHistoryTimeWindow"]));
+        // A durable retry of a fan-out resends with the same MessageId; the window must outlast it.
+        Assert.InRange(window, TimeSpan.FromHours(1), TimeSpan.FromDays(7)); // 7 days: the service's limit
+        Assert.True(Bool(properties["supportOrdering"]), "ordering is off");
+    }
+
+    [Fact]
+    public void Build_DeploymentsTopicSubscriptions_OneRequiresSessions()
+    {
+        var topic = ArmExpressions.NameSegments(DeploymentsTopic());
+
+        var subscriptions = arm.OfType("Microsoft.ServiceBus/namespaces/topics/subscriptions")
+            .Where(s => ArmExpressions.NameSegments(s).Take(2).SequenceEqual(topic))
+            .ToList();
+
+        // SessionId = device_id: a receiver takes one device's messages, in order.
+        Assert.Contains(subscriptions, s => s.Json["properties"]?["requiresSession"]?.GetValue<bool>() == true);
+    }
+
+    [Fact]
+    public void Build_AppIdentity_GetsServiceBusDataSenderOnTheDeploymentsTopicOnly()
+    {
+        var assignment = Assert.Single(
+            arm.OfType("Microsoft.Authorization/roleAssignments"),
+            a => ArmExpressions.RoleIds(a).Contains(ServiceBusDataSender));
+
+        // The topic itself: neither its namespace nor the resource group.
+        var scope = Matched(
+            @"^\[resourceId\('Microsoft\.ServiceBus/namespaces/topics', (?<namespace>parameters\('[^']+'\)), (?<topic>parameters\('[^']+'\))\)\]$",
+            Text(assignment.Json["scope"]));
+        var topic = ArmExpressions.NameSegments(DeploymentsTopic());
+        Assert.Equal(topic[0], Traced(assignment.Scope, scope.Groups["namespace"].Value));
+        Assert.Equal(topic[1], Traced(assignment.Scope, scope.Groups["topic"].Value));
+        var (_, principal) = ArmExpressions.Trace(assignment.Scope, Text(assignment.Json["properties"]?["principalId"]));
+        Assert.Matches(@"^\[reference\(resourceId\('Microsoft\.ManagedIdentity/userAssignedIdentities'.*\)\.principalId\]$", principal);
+    }
+
+    [Fact]
+    public void Build_ServiceBusSettingsAndOutput_NameTheNamespaceHostAndTheAppIdentity()
+    {
+        var app = Assert.Single(arm.OfType("Microsoft.Web/sites"));
+        var settings = ArmExpressions.AppSettings(app).ToList();
+
+        var host = Assert.Single(settings, s => Text(s["name"]) == "Pipeline__ServiceBus__FullyQualifiedNamespace");
+        var (scope, source) = ArmExpressions.Trace(app.Scope, Text(host["value"]));
+        // `https://<name>.servicebus.windows.net:443/` -> `<name>.servicebus.windows.net`.
+        var endpoint = Matched(
+            @"^\[split\(split\(reference\(resourceId\('Microsoft\.ServiceBus/namespaces', (?<name>parameters\('[^']+'\))\), '[^']+'\)\.serviceBusEndpoint, '/'\)\[2\], ':'\)\[0\]\]$",
+            source);
+        Assert.Contains(scope.Resources, r => Text(r["type"]) == "Microsoft.ServiceBus/namespaces"
+            && Text(r["name"]) == $"[{endpoint.Groups["name"].Value}]");
+
+        var clientId = Assert.Single(settings, s => Text(s["name"]) == "Pipeline__ServiceBus__ClientId");
+        var (_, identity) = ArmExpressions.Trace(app.Scope, Text(clientId["value"]));
+        Assert.Matches(@"^\[reference\(resourceId\('Microsoft\.ManagedIdentity/userAssignedIdentities'.*\)\.clientId\]$", identity);
+
+        var root = arm.Scopes[0];
+        var output = Assert.Single(root.Template["outputs"]!.AsObject(), o => o.Key.Contains("SERVICEBUS_FULLY_QUALIFIED_NAMESPACE"));
+        Assert.Equal(source, ArmExpressions.Trace(root, Text(output.Value?["value"])).Expression);
+    }
+
+    [Fact]
+    public void Build_AppSettingsAndOutputs_HoldNoConnectionStringOrKey()
+    {
+        var app = Assert.Single(arm.OfType("Microsoft.Web/sites"));
+        var texts = ArmExpressions.AppSettings(app).Select(s => s.ToJsonString())
+            .Concat(arm.Scopes.SelectMany(s => s.Outputs).Select(o => o.ToJsonString()))
+            .ToList();
+
+        Assert.Contains(texts, t => t.Contains("Pipeline__ServiceBus__FullyQualifiedNamespace", StringComparison.Ordinal));
+        Assert.All(KeyMarkers, marker => Assert.DoesNotContain(texts, t => t.Contains(marker, StringComparison.OrdinalIgnoreCase)));
+        // Nor anywhere else: no key is read, and no SAS rule exists to read one from.
+        Assert.All(KeyMarkers[..3], marker => Assert.DoesNotContain(marker, arm.Json, StringComparison.OrdinalIgnoreCase));
+        Assert.DoesNotContain(arm.Scopes.SelectMany(s => s.Resources),
+            r => Text(r["type"]).Contains("authorizationRules", StringComparison.OrdinalIgnoreCase));
+    }
+
+    [Fact]
+    public void Build_StorageAccount_RequiresEntraIdAndHttpsWithTls12()
+    {
+        var properties = Assert.Single(arm.OfType("Microsoft.Storage/storageAccounts")).Json["properties"]!;
+
+        Assert.False(Bool(properties["allowSharedKeyAccess"]), "account keys are accepted");
+        Assert.False(Bool(properties["allowBlobPublicAccess"]), "containers may be made public");
+        Assert.True(Bool(properties["supportsHttpsTrafficOnly"]), "plain HTTP is accepted");
+        Assert.Equal("TLS1_2", Text(properties["minimumTlsVersion"]));
+    }
+
+    [Fact]
+    public void Build_FunctionApp_AcceptsOnlyHttps()
+    {
+        var properties = Assert.Single(arm.OfType("Microsoft.Web/sites")).Json["properties"]!;
+
+        Assert.True(Bool(properties["httpsOnly"]), "the app answers plain HTTP");
+        Assert.Equal("1.2", Text(properties["siteConfig"]?["minTlsVersion"]));
+    }
+
+    private ArmResource DeploymentsTopic() =>
+        Assert.Single(arm.OfType("Microsoft.ServiceBus/namespaces/topics"), t => ArmExpressions.NameSegments(t)[^1] == "deployments");
+
+    private static Match Matched(string pattern, string text)
+    {
+        var match = Regex.Match(text, pattern);
+        Assert.True(match.Success, $"'{text}' does not match {pattern}");
+        return match;
+    }
+
+    private static string Traced(ArmScope scope, string parameterReference)
+    {
+        var (traced, expression) = ArmExpressions.Trace(scope, $"[{parameterReference}]");
+        return ArmExpressions.ResolveVariable(traced, expression);
+    }
+
+    // A missing flag takes the service default, which is the permissive one for every flag checked here.
+    private static bool Bool(JsonNode? node) =>
+        node?.GetValue<bool>() ?? throw new InvalidOperationException("Expected a boolean in the template.");
+
     private static string Text(JsonNode? node) =>
         node?.GetValue<string>() ?? throw new InvalidOperationException("Expected a string in the template.");
 
     private static string[] Texts(JsonNode? node) =>
         [.. (node as JsonArray ?? throw new InvalidOperationException("Expected an array in the template.")).Select(Text)];
-}
-
-/// <summary>The compiled template of <c>main.bicep</c>, built once for the test class.</summary>
-public sealed class BicepTemplateFixture : IAsyncLifetime
-{
-    private List<ArmScope>? _scopes;
-
-    /// <summary>The ARM JSON exactly as <c>bicep build --stdout</c> printed it.</summary>
-    public string Json { get; private set; } = "";
-
-    /// <summary>The root template and every nested module template.</summary>
-    public IReadOnlyList<ArmScope> Scopes => _scopes ?? throw new InvalidOperationException("Not built.");
-
-    public IEnumerable<ArmResource> OfType(string type) =>
-        Scopes.SelectMany(s => s.Resources.Where(r => r["type"]?.GetValue<string>() == type).Select(r => new ArmResource(r, s)));
-
-    public async Task InitializeAsync()
-    {
-        var main = Path.Combine(RepoPaths.Root, "infra", "bicep", "main.bicep");
-        var result = await ProcessRunner.RunAsync(BicepCli(), ["build", main, "--stdout"]);
-        Json = result.StdOut;
-        var root = JsonNode.Parse(Json)?.AsObject() ?? throw new InvalidOperationException("bicep printed no template.");
-        _scopes = [];
-        Collect(new ArmScope(root, Deployment: null, Parent: null), _scopes);
-    }
-
-    public Task DisposeAsync() => Task.CompletedTask;
-
-    // Each module compiles into a Microsoft.Resources/deployments resource carrying its template.
-    private static void Collect(ArmScope scope, List<ArmScope> into)
-    {
-        into.Add(scope);
-        foreach (var resource in scope.Resources)
-        {
-            if (resource["type"]?.GetValue<string>() == "Microsoft.Resources/deployments"
-                && resource["properties"]?["template"] is JsonObject template)
-            {
-                Collect(new ArmScope(template, resource, scope), into);
-            }
-        }
-    }
-
-    private static string BicepCli()
-    {
-        var path = typeof(BicepTemplateFixture).Assembly.GetCustomAttributes<AssemblyMetadataAttribute>()
-            .SingleOrDefault(a => a.Key == "BicepCli")?.Value;
-        if (string.IsNullOrEmpty(path) || !File.Exists(path))
-        {
-            throw new InvalidOperationException(
-                $"The bicep CLI from Azure.Bicep.CommandLine.linux-x64 is missing ('{path}'). Restore tests/Pipeline.Tests.");
-        }
-        // NuGet does not keep the executable bit when it extracts the package.
-        if (!OperatingSystem.IsWindows() && !File.GetUnixFileMode(path).HasFlag(UnixFileMode.UserExecute))
-        {
-            File.SetUnixFileMode(path, File.GetUnixFileMode(path) | UnixFileMode.UserExecute);
-        }
-        return path;
-    }
-}
-
-/// <summary>One template: the root, or a module's, with the deployment resource that carries it.</summary>
-public sealed record ArmScope(JsonObject Template, JsonObject? Deployment, ArmScope? Parent)
-{
-    // Templates with symbolic names (languageVersion 2.0) hold resources in an object.
-    public IEnumerable<JsonObject> Resources => Template["resources"] switch
-    {
-        JsonArray array => array.OfType<JsonObject>(),
-        JsonObject byName => byName.Select(p => p.Value).OfType<JsonObject>(),
-        _ => [],
-    };
-
-    public IEnumerable<JsonNode> Outputs =>
-        (Template["outputs"] as JsonObject)?.Select(o => o.Value).OfType<JsonNode>() ?? [];
-}
-
-public sealed record ArmResource(JsonObject Json, ArmScope Scope);
-
-/// <summary>Just enough of ARM's expression language to follow values through modules.</summary>
-internal static partial class ArmExpressions
-{
-    /// <summary>
-    /// Follows a bare <c>parameters('x')</c> to the value the enclosing module call passes, and a bare
-    /// module output reference to that module's output expression, until neither applies.
-    /// </summary>
-    public static (ArmScope Scope, string Expression) Trace(ArmScope scope, string expression)
-    {
-        for (var hops = 0; hops < 32; hops++)
-        {
-            if (BareParameter().Match(expression) is { Success: true } p && scope.Deployment is not null && scope.Parent is not null)
-            {
-                expression = scope.Deployment["properties"]?["parameters"]?[p.Groups["name"].Value]?["value"]?.GetValue<string>()
-                    ?? throw new InvalidOperationException($"Module parameter {p.Groups["name"].Value} has no string value.");
-                scope = scope.Parent;
-            }
-            else if (BareModuleOutput().Match(expression) is { Success: true } o)
-            {
-                var module = scope.Resources.Single(r =>
-                    r["type"]?.GetValue<string>() == "Microsoft.Resources/deployments"
-                    && r["name"]?.GetValue<string>() == o.Groups["module"].Value);
-                scope = new ArmScope(module["properties"]!["template"]!.AsObject(), module, scope);
-                expression = scope.Template["outputs"]?[o.Groups["output"].Value]?["value"]?.GetValue<string>()
-                    ?? throw new InvalidOperationException($"Module {o.Groups["module"].Value} has no output {o.Groups["output"].Value}.");
-            }
-            else
-            {
-                return (scope, expression);
-            }
-        }
-        throw new InvalidOperationException($"Expression does not settle: {expression}");
-    }
-
-    public static string ResolveVariable(ArmScope scope, string expression) =>
-        BareVariable().Match(expression) is { Success: true } v
-            ? scope.Template["variables"]?[v.Groups["name"].Value]?.GetValue<string>() ?? expression
-            : expression;
-
-    public static IEnumerable<string> ParameterNames(string expression) =>
-        ParameterReference().Matches(expression).Select(m => m.Groups["name"].Value).Distinct();
-
-    /// <summary>The app settings of a site, whether written inline or concatenated from variables.</summary>
-    public static IEnumerable<JsonObject> AppSettings(ArmResource site)
-    {
-        var settings = site.Json["properties"]?["siteConfig"]?["appSettings"];
-        IEnumerable<JsonNode?> nodes = settings is JsonValue expression
-            ? VariableReference().Matches(expression.GetValue<string>()).Select(m => site.Scope.Template["variables"]?[m.Groups["name"].Value])
-            : [settings];
-        foreach (var node in nodes)
-        {
-            switch (node)
-            {
-                case JsonArray array:
-                    foreach (var item in array.OfType<JsonObject>())
-                    {
-                        yield return item;
-                    }
-                    break;
-                case JsonValue conditional:
-                    // e.g. if(empty(key), createArray(), createArray(createObject('name', …))): kept whole.
-                    yield return new JsonObject { ["name"] = "(expression)", ["value"] = conditional.GetValue<string>() };
-                    break;
-            }
-        }
-    }
-
-    /// <summary>Role definition ids an assignment can grant, looking through variables and copy loops.</summary>
-    public static IEnumerable<string> RoleIds(ArmResource assignment) =>
-        GuidsIn(assignment.Scope, assignment.Json["properties"]?["roleDefinitionId"], depth: 0).Distinct();
-
-    private static IEnumerable<string> GuidsIn(ArmScope scope, JsonNode? node, int depth)
-    {
-        if (depth > 16 || node is null)
-        {
-            return [];
-        }
-        return node switch
-        {
-            JsonArray array => array.SelectMany(n => GuidsIn(scope, n, depth + 1)),
-            JsonObject obj => obj.SelectMany(p => GuidsIn(scope, p.Value, depth + 1)),
-            JsonValue value when value.TryGetValue<string>(out var text) => GuidsInText(scope, text, depth),
-            _ => [],
-        };
-    }
-
-    private static IEnumerable<string> GuidsInText(ArmScope scope, string text, int depth)
-    {
-        var literal = GuidLiteral().Matches(text).Select(m => m.Value.ToLowerInvariant());
-        // variables('roles').storageBlobDelegator -> that one entry; variables('storageRoles')[copyIndex()] -> every element.
-        var referenced = VariablePath().Matches(text).SelectMany(m =>
-        {
-            JsonNode? value = scope.Template["variables"]?[m.Groups["name"].Value];
-            foreach (var property in m.Groups["path"].Value.Split('.', StringSplitOptions.RemoveEmptyEntries))
-            {
-                value = value?[property];
-            }
-            return GuidsIn(scope, value, depth + 1);
-        });
-        return literal.Concat(referenced);
-    }
-
-    [GeneratedRegex(@"^\[parameters\('(?<name>[^']+)'\)\]$")]
-    private static partial Regex BareParameter();
-
-    [GeneratedRegex(@"^\[variables\('(?<name>[^']+)'\)\]$")]
-    private static partial Regex BareVariable();
-
-    [GeneratedRegex(@"^\[reference\(\w+\([^\[\]]*'Microsoft\.Resources/deployments', '(?<module>[^']+)'\), '[^']+'\)\.outputs\.(?<output>\w+)\.value\]$")]
-    private static partial Regex BareModuleOutput();
-
-    [GeneratedRegex(@"parameters\('(?<name>[^']+)'\)")]
-    private static partial Regex ParameterReference();
-
-    [GeneratedRegex(@"variables\('(?<name>[^']+)'\)")]
-    private static partial Regex VariableReference();
-
-    [GeneratedRegex(@"variables\('(?<name>[^']+)'\)(?<path>(?:\.\w+)*)")]
-    private static partial Regex VariablePath();
-
-    [GeneratedRegex(@"[0-9a-fA-F]{8}-[0-9a-fA-F]{4}-[0-9a-fA-F]{4}-[0-9a-fA-F]{4}-[0-9a-fA-F]{12}")]
-    private static partial Regex GuidLiteral();
 }
