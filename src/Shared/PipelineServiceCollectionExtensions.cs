@@ -44,8 +44,7 @@ public static class PipelineServiceCollectionExtensions
         services.AddSingleton<DownloadUrlSigner>();
         services.AddSingleton<DeviceApiService>();
         services.AddSingleton<DeviceEndpoint>();
-        services.AddSingleton<DeploymentRecordStore>();
-        services.AddSingleton<IDeploymentPublisher, QueueDeploymentPublisher>();
+        services.AddPipelineDeployments();
         services.AddPipelineRegistry();
         services.AddPipelineFleet();
         services.AddGraphQL(b => b

@@ -132,8 +132,13 @@ public sealed class LockRenewingOrchestrationService : IOrchestrationService
         IList<TaskMessage> orchestratorMessages,
         IList<TaskMessage> timerMessages,
         TaskMessage continuedAsNewMessage,
-        OrchestrationState orchestrationState) =>
-        _locks.FinishAsync(workItem, () => _inner.CompleteTaskOrchestrationWorkItemAsync(
+        OrchestrationState orchestrationState)
+    {
+        foreach (var message in orchestratorMessages.Append(continuedAsNewMessage))
+        {
+            PlainTags(message);
+        }
+        return _locks.FinishAsync(workItem, () => _inner.CompleteTaskOrchestrationWorkItemAsync(
             workItem,
             newOrchestrationRuntimeState,
             outboundMessages,
@@ -141,6 +146,22 @@ public sealed class LockRenewingOrchestrationService : IOrchestrationService
             timerMessages,
             continuedAsNewMessage,
             orchestrationState));
+    }
+
+    /// <summary>
+    /// The sidecar hands a sub-orchestration's or a continued orchestration's start message over
+    /// with its tags in a protobuf map; the storage backend writes that type's name into the queue
+    /// message and cannot load it back, so the message is refused over and over and the new
+    /// orchestration never starts. A plain dictionary of the same tags serializes as it should.
+    /// </summary>
+    private static void PlainTags(TaskMessage? message)
+    {
+        if (message?.Event is DurableTask.Core.History.ExecutionStartedEvent started
+            && started.Tags is { } tags && tags.GetType() != typeof(Dictionary<string, string>))
+        {
+            started.Tags = new Dictionary<string, string>(tags);
+        }
+    }
 
     /// <inheritdoc />
     public Task AbandonTaskOrchestrationWorkItemAsync(OrchestrationWorkItem workItem) =>

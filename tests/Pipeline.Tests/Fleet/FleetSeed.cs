@@ -5,6 +5,7 @@ using Pipeline.Fleet;
 using Pipeline.Fleet.Devices;
 using Pipeline.Fleet.Instances;
 using Pipeline.Fleet.Networking;
+using Pipeline.Fleet.Rollout;
 using Pipeline.Oci;
 using Pipeline.Snapshots;
 using Pipeline.Storage;
@@ -44,6 +45,27 @@ public sealed class FleetSeed
     public NodeServiceInstanceStore Instances { get; }
 
     public LanAllocator Allocator { get; }
+
+    /// <summary>A device registered straight in the catalog, with an update window if given.</summary>
+    public async Task<Device> AddDeviceAsync(string customerId, string deviceId, string arch, UpdateWindow? window = null)
+    {
+        var (device, _) = await Devices.RegisterAsync(customerId, deviceId, arch, CancellationToken.None);
+        if (window is not null)
+        {
+            await Devices.SetUpdateWindowAsync(deviceId, window, CancellationToken.None);
+        }
+        return device with { UpdateWindow = window };
+    }
+
+    /// <summary>An instance written straight into the catalog (no LAN, no fan-out), linked to its device.</summary>
+    public async Task<NodeServiceInstance> AddInstanceAsync(NodeService service, Device device, VersionTargetSelector selector)
+    {
+        var instance = new NodeServiceInstance(NodeServiceInstanceIds.New(service.NodeServiceId), service.NodeServiceId, service.CustomerId,
+            device.DeviceId, device.Arch, selector, null, null, Time.GetUtcNow());
+        await Devices.LinkInstanceAsync(device.DeviceId, instance.InstanceId, CancellationToken.None);
+        await Instances.AddAsync(instance, CancellationToken.None);
+        return instance;
+    }
 
     /// <summary>Networking with a LAN on <paramref name="access"/>, and a per-instance template or a shared range.</summary>
     public static NodeServiceNetwork Lan(string access, string? template = null, string? range = null, string mode = NodeServiceNetwork.Dhcp) =>
