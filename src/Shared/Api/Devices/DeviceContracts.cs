@@ -65,15 +65,7 @@ public sealed record TargetInstance(
 /// <summary>The body of <c>POST …/status</c>, validated.</summary>
 public sealed record StatusReport(int ContainerVersion, string State, bool Healthy, string? Message);
 
-/// <summary>The error body of the device routes: <c>{"error": {"code", "message"}}</c>.</summary>
-public sealed record DeviceErrorResponse([property: JsonPropertyName("error")] DeviceError Error);
-
-public sealed record DeviceError(
-    [property: JsonPropertyName("code")] string Code,
-    [property: JsonPropertyName("message")] string Message);
-
 [JsonSourceGenerationOptions(DefaultIgnoreCondition = JsonIgnoreCondition.Never)]
 [JsonSerializable(typeof(PlanResponse))]
 [JsonSerializable(typeof(TargetResponse))]
-[JsonSerializable(typeof(DeviceErrorResponse))]
 internal sealed partial class DeviceJsonContext : JsonSerializerContext;

@@ -22,7 +22,7 @@ public sealed partial class DeviceEndpoint(DeviceApiService devices, ILogger<Dev
         {
             var have = DeviceRequests.ParsePlan(body);
             var plan = await devices.PlanAsync(deviceId, instanceId, key, have, ct).ConfigureAwait(false);
-            await WriteJsonAsync(http, StatusCodes.Status200OK, JsonSerializer.SerializeToUtf8Bytes(plan, DeviceJsonContext.Default.PlanResponse)).ConfigureAwait(false);
+            await HttpAnswers.WriteJsonAsync(http, StatusCodes.Status200OK, JsonSerializer.SerializeToUtf8Bytes(plan, DeviceJsonContext.Default.PlanResponse)).ConfigureAwait(false);
         });
 
     public Task HandleStatusAsync(HttpContext http, string deviceId, string instanceId) =>
@@ -50,7 +50,7 @@ public sealed partial class DeviceEndpoint(DeviceApiService devices, ILogger<Dev
                 http.Response.StatusCode = StatusCodes.Status304NotModified;
                 return;
             }
-            await WriteJsonAsync(http, StatusCodes.Status200OK, json).ConfigureAwait(false);
+            await HttpAnswers.WriteJsonAsync(http, StatusCodes.Status200OK, json).ConfigureAwait(false);
         }, readBody: false);
 
     private async Task RunAsync(HttpContext http, Func<string, ReadOnlyMemory<byte>, CancellationToken, Task> handle, bool readBody = true)
@@ -60,7 +60,7 @@ public sealed partial class DeviceEndpoint(DeviceApiService devices, ILogger<Dev
         if (string.IsNullOrEmpty(key))
         {
             http.Response.Headers.WWWAuthenticate = "Bearer";
-            await WriteErrorAsync(http, StatusCodes.Status401Unauthorized, ErrorCodes.Forbidden, "A device key is required: Authorization: Bearer <device key>.").ConfigureAwait(false);
+            await HttpAnswers.WriteErrorAsync(http, StatusCodes.Status401Unauthorized, ErrorCodes.Forbidden, "A device key is required: Authorization: Bearer <device key>.").ConfigureAwait(false);
             return;
         }
         try
@@ -75,39 +75,18 @@ public sealed partial class DeviceEndpoint(DeviceApiService devices, ILogger<Dev
         }
         catch (PipelineException e)
         {
-            await WriteErrorAsync(http, StatusOf(e.Code), e.Code, e.Detail).ConfigureAwait(false);
+            await HttpAnswers.WriteErrorAsync(http, e).ConfigureAwait(false);
         }
         catch (Exception e) when (!ct.IsCancellationRequested)
         {
             LogUnhandled(logger, http.Request.Path, e);
-            await WriteErrorAsync(http, StatusCodes.Status500InternalServerError, ErrorCodes.Internal, "The request failed unexpectedly; try again.").ConfigureAwait(false);
+            await HttpAnswers.WriteErrorAsync(http, StatusCodes.Status500InternalServerError, ErrorCodes.Internal, "The request failed unexpectedly; try again.").ConfigureAwait(false);
         }
     }
-
-    private static int StatusOf(string code) => code switch
-    {
-        ErrorCodes.BadInput => StatusCodes.Status400BadRequest,
-        ErrorCodes.Forbidden => StatusCodes.Status403Forbidden,
-        ErrorCodes.NotFound => StatusCodes.Status404NotFound,
-        ErrorCodes.TooLarge => StatusCodes.Status413PayloadTooLarge,
-        ErrorCodes.ArchMismatch or ErrorCodes.Conflict => StatusCodes.Status409Conflict,
-        _ => StatusCodes.Status500InternalServerError,
-    };
 
     private static bool Matches(Microsoft.Extensions.Primitives.StringValues ifNoneMatch, string etag) =>
         EntityTagHeaderValue.TryParseList(ifNoneMatch, out var tags)
         && tags.Any(t => t.Equals(EntityTagHeaderValue.Any) || string.Equals(t.Tag.ToString(), etag, StringComparison.Ordinal));
-
-    private static async Task WriteJsonAsync(HttpContext http, int status, byte[] json)
-    {
-        http.Response.StatusCode = status;
-        http.Response.ContentType = "application/json; charset=utf-8";
-        http.Response.Headers.CacheControl = "no-store";
-        await http.Response.Body.WriteAsync(json, http.RequestAborted).ConfigureAwait(false);
-    }
-
-    private static Task WriteErrorAsync(HttpContext http, int status, string code, string message) =>
-        WriteJsonAsync(http, status, JsonSerializer.SerializeToUtf8Bytes(new DeviceErrorResponse(new DeviceError(code, message)), DeviceJsonContext.Default.DeviceErrorResponse));
 
     [LoggerMessage(Level = LogLevel.Error, Message = "Unhandled error on device route {Path}")]
     private static partial void LogUnhandled(ILogger logger, PathString path, Exception exception);

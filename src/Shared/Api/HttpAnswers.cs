@@ -1,0 +1,47 @@
+using System.Text.Json;
+using System.Text.Json.Serialization;
+using Microsoft.AspNetCore.Http;
+
+namespace Pipeline.Api;
+
+/// <summary>
+/// How the plain-HTTP routes (devices, webhooks) answer: JSON bodies, errors as
+/// <c>{"error": {"code", "message"}}</c> with the contract's codes, and the HTTP status each code
+/// means. Answers are per caller, so nothing along the way may cache them.
+/// </summary>
+public static class HttpAnswers
+{
+    public static async Task WriteJsonAsync(HttpContext http, int status, byte[] json)
+    {
+        http.Response.StatusCode = status;
+        http.Response.ContentType = "application/json; charset=utf-8";
+        http.Response.Headers.CacheControl = "no-store";
+        await http.Response.Body.WriteAsync(json, http.RequestAborted).ConfigureAwait(false);
+    }
+
+    public static Task WriteErrorAsync(HttpContext http, int status, string code, string message) =>
+        WriteJsonAsync(http, status, JsonSerializer.SerializeToUtf8Bytes(new ErrorResponse(new ErrorBody(code, message)), HttpAnswersJsonContext.Default.ErrorResponse));
+
+    /// <summary>The error of a <see cref="PipelineException"/>, with the status its code means.</summary>
+    public static Task WriteErrorAsync(HttpContext http, PipelineException e) => WriteErrorAsync(http, StatusOf(e.Code), e.Code, e.Detail);
+
+    public static int StatusOf(string code) => code switch
+    {
+        ErrorCodes.BadInput => StatusCodes.Status400BadRequest,
+        ErrorCodes.Forbidden => StatusCodes.Status403Forbidden,
+        ErrorCodes.NotFound => StatusCodes.Status404NotFound,
+        ErrorCodes.TooLarge => StatusCodes.Status413PayloadTooLarge,
+        ErrorCodes.ArchMismatch or ErrorCodes.Conflict => StatusCodes.Status409Conflict,
+        _ => StatusCodes.Status500InternalServerError,
+    };
+}
+
+/// <summary>The error body of the plain-HTTP routes.</summary>
+public sealed record ErrorResponse([property: JsonPropertyName("error")] ErrorBody Error);
+
+public sealed record ErrorBody(
+    [property: JsonPropertyName("code")] string Code,
+    [property: JsonPropertyName("message")] string Message);
+
+[JsonSerializable(typeof(ErrorResponse))]
+internal sealed partial class HttpAnswersJsonContext : JsonSerializerContext;
