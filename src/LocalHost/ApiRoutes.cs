@@ -2,6 +2,7 @@ using Microsoft.AspNetCore.Mvc;
 using Microsoft.DurableTask.Client;
 using Pipeline.Api;
 using Pipeline.Api.Devices;
+using Pipeline.Api.Webhooks;
 
 namespace Pipeline.LocalHost;
 
@@ -21,6 +22,8 @@ public static class ApiRoutes
             endpoint.HandleStatusAsync(http, deviceId, instanceId));
         app.MapGet("/api/" + DeviceRoutes.Target, (HttpContext http, string deviceId, [FromServices] DeviceEndpoint endpoint) =>
             endpoint.HandleTargetAsync(http, deviceId));
+        app.MapPost("/api/webhooks/{provider}/{customerId}", (HttpContext http, string provider, string customerId, [FromServices] WebhookEndpoint endpoint, [FromServices] DurableTaskClient durable) =>
+            endpoint.HandleAsync(http, provider, customerId, durable));
         app.MapGet("/api/health", () => Results.Ok(new { status = "ok" }));
         return app;
     }

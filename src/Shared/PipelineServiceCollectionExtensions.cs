@@ -3,6 +3,7 @@ using Microsoft.DurableTask;
 using Microsoft.Extensions.DependencyInjection;
 using Microsoft.Extensions.DependencyInjection.Extensions;
 using Pipeline.Api.Devices;
+using Pipeline.Api.Webhooks;
 using Pipeline.Deployments;
 using Pipeline.Api;
 using Pipeline.Api.Auth;
@@ -13,6 +14,7 @@ using Pipeline.Registry;
 using Pipeline.Snapshots;
 using Pipeline.Secrets;
 using Pipeline.Storage;
+using Pipeline.Webhooks;
 using Microsoft.Extensions.Options;
 
 namespace Pipeline;
@@ -45,6 +47,11 @@ public static class PipelineServiceCollectionExtensions
         services.AddSingleton<DeviceApiService>();
         services.AddSingleton<DeviceEndpoint>();
         services.AddPipelineDeployments();
+        services.AddSingleton<WebhookStore>();
+        services.AddSingleton<WebhookDeliveryStore>();
+        services.AddSingleton<WebhookImportClaims>();
+        services.AddSingleton<WebhookService>();
+        services.AddSingleton<WebhookEndpoint>();
         services.AddPipelineRegistry();
         services.AddPipelineFleet();
         services.AddGraphQL(b => b

@@ -61,7 +61,7 @@ public sealed partial class GraphQLEndpoint(
             Query = request?.Query,
             OperationName = request?.OperationName,
             Variables = request?.Variables,
-            UserContext = new ApiUserContext(caller, durable),
+            UserContext = new ApiUserContext(caller, durable, $"{http.Request.Scheme}://{http.Request.Host}{http.Request.PathBase}"),
             RequestServices = http.RequestServices,
             CancellationToken = ct,
             UnhandledExceptionDelegate = context =>

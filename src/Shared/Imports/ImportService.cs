@@ -1,5 +1,6 @@
 using Microsoft.DurableTask;
 using Microsoft.DurableTask.Client;
+using Pipeline.Fleet;
 using Pipeline.Secrets;
 using Pipeline.Snapshots;
 
@@ -14,7 +15,6 @@ public sealed class ImportService(ImportStore imports, SnapshotRecordStore versi
     public async Task<ImportView> StartAsync(string customerId, NodeServiceSpec spec, DurableTaskClient durable, CancellationToken cancellationToken)
     {
         string nodeServiceId = Ids.NodeServiceId(customerId, spec.Name);
-        string importId = Ids.NewImportId();
         // Passwords go to the secret store here and never further: the orchestration gets a name.
         var sources = new List<ImportSource>();
         foreach (var s in spec.Sources)
@@ -24,19 +24,38 @@ public sealed class ImportService(ImportStore imports, SnapshotRecordStore versi
                 : null;
             sources.Add(new ImportSource(s.Arch, s.ImageReference, reference));
         }
-        await imports.CreateAsync(importId, customerId, nodeServiceId, spec.Name, cancellationToken).ConfigureAwait(false);
-        var request = new ImportRequest(importId, customerId, nodeServiceId, spec.Name, sources, spec.Settings, spec.Network);
+        return await ScheduleAsync(new ImportRequest(Ids.NewImportId(), customerId, nodeServiceId, spec.Name, sources, spec.Settings, spec.Network), durable, cancellationToken).ConfigureAwait(false);
+    }
+
+    /// <summary>
+    /// Imports a node service again as its latest version was imported: the same image references
+    /// (a tag now resolves to whatever was pushed), settings and stored credentials, networking
+    /// unchanged. What a registry's push webhook starts.
+    /// </summary>
+    public async Task<ImportView> ReimportAsync(string importId, NodeService service, SnapshotRecord latest, DurableTaskClient durable, CancellationToken cancellationToken)
+    {
+        var sources = new List<ImportSource>();
+        foreach (var arch in latest.Architectures)
+        {
+            sources.Add(new ImportSource(arch.Arch, arch.ImageReference, await credentials.FindAsync(service.NodeServiceId, arch.Arch, cancellationToken).ConfigureAwait(false)));
+        }
+        return await ScheduleAsync(new ImportRequest(importId, service.CustomerId, service.NodeServiceId, service.Name, sources, latest.Settings, null), durable, cancellationToken).ConfigureAwait(false);
+    }
+
+    private async Task<ImportView> ScheduleAsync(ImportRequest request, DurableTaskClient durable, CancellationToken cancellationToken)
+    {
+        await imports.CreateAsync(request.ImportId, request.CustomerId, request.NodeServiceId, request.Name, cancellationToken).ConfigureAwait(false);
         try
         {
             await durable.ScheduleNewOrchestrationInstanceAsync(
-                nameof(ImportOrchestrator), request, new StartOrchestrationOptions(importId), cancellationToken).ConfigureAwait(false);
+                nameof(ImportOrchestrator), request, new StartOrchestrationOptions(request.ImportId), cancellationToken).ConfigureAwait(false);
         }
         catch (Exception) when (!cancellationToken.IsCancellationRequested)
         {
-            await imports.FailAsync(importId, ErrorCodes.Internal, "The import could not be scheduled; try again.", CancellationToken.None).ConfigureAwait(false);
+            await imports.FailAsync(request.ImportId, ErrorCodes.Internal, "The import could not be scheduled; try again.", CancellationToken.None).ConfigureAwait(false);
             throw;
         }
-        return (await imports.GetAsync(importId, cancellationToken).ConfigureAwait(false))!;
+        return (await imports.GetAsync(request.ImportId, cancellationToken).ConfigureAwait(false))!;
     }
 
     /// <summary>The import with its committed version; an orchestration that died unrecorded shows as failed.</summary>

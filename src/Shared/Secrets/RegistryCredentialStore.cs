@@ -20,6 +20,13 @@ public sealed class RegistryCredentialStore(ISecretStore secrets)
         return name;
     }
 
+    /// <summary>The reference of the stored credentials of a node service's arch, or null when it has none (anonymous).</summary>
+    public async Task<string?> FindAsync(string nodeServiceId, string arch, CancellationToken cancellationToken)
+    {
+        string name = SecretName(nodeServiceId, arch);
+        return await secrets.GetAsync(name, cancellationToken).ConfigureAwait(false) is null ? null : name;
+    }
+
     /// <summary>The credentials a reference stands for; null for anonymous (no reference).</summary>
     public async Task<RegistryCredentials?> GetAsync(string? reference, CancellationToken cancellationToken)
     {

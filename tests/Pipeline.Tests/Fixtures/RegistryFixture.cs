@@ -27,10 +27,17 @@ public sealed class RegistryFixture : IAsyncLifetime, IAsyncDisposable
 
     private RegistryFixture(RegistryAuth? auth) => Auth = auth;
 
-    private RegistryFixture(string authSection) => _authSection = authSection;
+    private RegistryFixture(string extraSection, bool requiresAuth, int? port = null)
+    {
+        _extraSection = extraSection;
+        _requiresAuth = requiresAuth;
+        _fixedPort = port;
+    }
 
-    // A registry `auth:` section given as is (e.g. token auth from RegistryTokenServer.RegistryAuthSection).
-    private readonly string? _authSection;
+    // More configuration given as is: an `auth:` section (token auth from RegistryTokenServer.RegistryAuthSection), or `notifications:`.
+    private readonly string? _extraSection;
+    private readonly bool _requiresAuth;
+    private readonly int? _fixedPort;
 
     /// <summary>The Basic-auth credentials it requires, or null when anonymous.</summary>
     public RegistryAuth? Auth { get; }
@@ -70,9 +77,29 @@ public sealed class RegistryFixture : IAsyncLifetime, IAsyncDisposable
     }
 
     /// <summary>Starts a registry whose configuration has <paramref name="authSection"/> (YAML starting with <c>auth:</c>), e.g. token auth.</summary>
-    public static async Task<RegistryFixture> StartWithAuthSectionAsync(string authSection, CancellationToken cancellationToken = default)
+    public static Task<RegistryFixture> StartWithAuthSectionAsync(string authSection, CancellationToken cancellationToken = default) =>
+        StartWithSectionAsync(new RegistryFixture(authSection, requiresAuth: true), cancellationToken);
+
+    /// <summary>
+    /// Starts an anonymous registry on <paramref name="port"/> that sends its notifications (the
+    /// CNCF registry's push events) to <paramref name="url"/> with <c>Authorization: Bearer
+    /// <paramref name="bearerToken"/></c>. The port is given because whoever receives the
+    /// notifications must know the registry's host before it starts.
+    /// </summary>
+    public static Task<RegistryFixture> StartWithNotificationsAsync(int port, string url, string bearerToken, CancellationToken cancellationToken = default) =>
+        StartWithSectionAsync(new RegistryFixture(
+            "notifications:\n" +
+            "  endpoints:\n" +
+            "    - name: pipeline\n" +
+            $"      url: {url}\n" +
+            "      headers:\n" +
+            $"        Authorization: [Bearer {bearerToken}]\n" +
+            "      timeout: 5s\n" +
+            "      threshold: 10\n" +
+            "      backoff: 1s\n", requiresAuth: false, port), cancellationToken);
+
+    private static async Task<RegistryFixture> StartWithSectionAsync(RegistryFixture fixture, CancellationToken cancellationToken)
     {
-        var fixture = new RegistryFixture(authSection);
         try
         {
             await fixture.StartCoreAsync(cancellationToken);
@@ -146,7 +173,7 @@ public sealed class RegistryFixture : IAsyncLifetime, IAsyncDisposable
         _process = await ServiceProcess.StartUntilReadyAsync(
             async () =>
             {
-                Port = FreePort.Next();
+                Port = _fixedPort ?? FreePort.Next();
                 await File.WriteAllTextAsync(configPath, Config(htpasswdPath), cancellationToken);
                 return ServiceProcess.Start(
                     RegistryBinary,
@@ -186,16 +213,16 @@ public sealed class RegistryFixture : IAsyncLifetime, IAsyncDisposable
                     path: {htpasswdPath}
                 """;
         }
-        if (_authSection is not null)
+        if (_extraSection is not null)
         {
-            config += "\n" + _authSection;
+            config += "\n" + _extraSection;
         }
         return config + "\n";
     }
 
     private async Task<bool> WaitUntilReadyAsync(ServiceProcess process, CancellationToken cancellationToken)
     {
-        var expected = Auth is null && _authSection is null ? HttpStatusCode.OK : HttpStatusCode.Unauthorized;
+        var expected = Auth is null && !_requiresAuth ? HttpStatusCode.OK : HttpStatusCode.Unauthorized;
         using var http = new HttpClient { Timeout = TimeSpan.FromSeconds(2) };
         var deadline = Stopwatch.StartNew();
         while (deadline.Elapsed < ReadyTimeout)

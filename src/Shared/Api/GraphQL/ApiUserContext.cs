@@ -3,9 +3,14 @@ using Pipeline.Api.Auth;
 
 namespace Pipeline.Api.GraphQL;
 
-/// <summary>Per-request state the resolvers need: the authenticated caller and the host's durable client.</summary>
-public sealed class ApiUserContext(ApiCaller caller, DurableTaskClient durable) : Dictionary<string, object?>
+/// <summary>
+/// Per-request state the resolvers need: the authenticated caller, the host's durable client, and
+/// the origin the request came to (<c>https://host</c>), for URLs handed out (a webhook's).
+/// </summary>
+public sealed class ApiUserContext(ApiCaller caller, DurableTaskClient durable, string origin = "") : Dictionary<string, object?>
 {
+    public string Origin { get; } = origin;
+
     public ApiCaller Caller { get; } = caller;
 
     public DurableTaskClient Durable { get; } = durable;

@@ -1,6 +1,7 @@
 using GraphQL.Types;
 using Pipeline.Api.GraphQL.Fleet;
 using Pipeline.Api.GraphQL.Imports;
+using Pipeline.Api.GraphQL.Webhooks;
 
 namespace Pipeline.Api.GraphQL;
 
@@ -12,6 +13,7 @@ public sealed class PipelineQuery : ObjectGraphType
         Name = "Query";
         ImportFields.AddQueries(this);
         FleetFields.AddQueries(this);
+        WebhookFields.AddQueries(this);
     }
 }
 
@@ -23,5 +25,6 @@ public sealed class PipelineMutation : ObjectGraphType
         Name = "Mutation";
         ImportFields.AddMutations(this);
         FleetFields.AddMutations(this);
+        WebhookFields.AddMutations(this);
     }
 }
