@@ -14,7 +14,7 @@ public sealed class AcrPayloadParserTests
     [Fact]
     public void Parse_ImagePush_ReturnsOnePushWithTheLoginServer()
     {
-        var payload = _parser.Parse(Load("acr-push.json"), NoHeaders);
+        var payload = _parser.Parse(PayloadFiles.Load("acr-push.json"), PayloadFiles.NoHeaders);
 
         Assert.Equal("acr", _parser.Provider);
         Assert.Equal<RegistryPush>([new RegistryPush("acmeedge.azurecr.io", "edge/app", "2025.06.12", Digest.Parse(PushDigest))], payload.Pushes);
@@ -29,7 +29,7 @@ public sealed class AcrPayloadParserTests
     [InlineData("application/vnd.oci.image.index.v1+json")]
     public void Parse_PushOfEachManifestMediaType_ReturnsThePush(string mediaType)
     {
-        var payload = _parser.Parse(Load("acr-push.json", n => n["target"]!["mediaType"] = mediaType), NoHeaders);
+        var payload = _parser.Parse(PayloadFiles.Load("acr-push.json", n => n["target"]!["mediaType"] = mediaType), PayloadFiles.NoHeaders);
 
         Assert.Single(payload.Pushes);
     }
@@ -42,7 +42,7 @@ public sealed class AcrPayloadParserTests
     [InlineData(null)]
     public void Parse_PushOfSomethingElse_ReturnsNoPushes(string? mediaType)
     {
-        var payload = _parser.Parse(Load("acr-push.json", n => n["target"]!["mediaType"] = mediaType), NoHeaders);
+        var payload = _parser.Parse(PayloadFiles.Load("acr-push.json", n => n["target"]!["mediaType"] = mediaType), PayloadFiles.NoHeaders);
 
         Assert.Empty(payload.Pushes);
         Assert.NotNull(payload.DeliveryId);
@@ -51,7 +51,7 @@ public sealed class AcrPayloadParserTests
     [Fact]
     public void Parse_PushByDigest_ReturnsTagNull()
     {
-        var payload = _parser.Parse(Load("acr-push.json", n => n["target"]!.AsObject().Remove("tag")), NoHeaders);
+        var payload = _parser.Parse(PayloadFiles.Load("acr-push.json", n => n["target"]!.AsObject().Remove("tag")), PayloadFiles.NoHeaders);
 
         Assert.Equal(new RegistryPush("acmeedge.azurecr.io", "edge/app", null, Digest.Parse(PushDigest)), Assert.Single(payload.Pushes));
     }
@@ -59,7 +59,7 @@ public sealed class AcrPayloadParserTests
     [Fact]
     public void Parse_WithoutRequestHost_LeavesHostNull()
     {
-        var payload = _parser.Parse(Load("acr-push.json", n => n.AsObject().Remove("request")), NoHeaders);
+        var payload = _parser.Parse(PayloadFiles.Load("acr-push.json", n => n.AsObject().Remove("request")), PayloadFiles.NoHeaders);
 
         Assert.Null(Assert.Single(payload.Pushes).Host);
     }
@@ -69,7 +69,7 @@ public sealed class AcrPayloadParserTests
     [InlineData("acr-chart-push.json")]
     public void Parse_DocumentedNonImagePushEvents_ReturnNoPushes(string file)
     {
-        var payload = _parser.Parse(Load(file), NoHeaders);
+        var payload = _parser.Parse(PayloadFiles.Load(file), PayloadFiles.NoHeaders);
 
         Assert.Empty(payload.Pushes);
         Assert.NotNull(payload.DeliveryId);
@@ -84,7 +84,7 @@ public sealed class AcrPayloadParserTests
     [InlineData("Push")]
     public void Parse_OtherActions_ReturnNoPushes(string action)
     {
-        var payload = _parser.Parse(Load("acr-push.json", n => n["action"] = action), NoHeaders);
+        var payload = _parser.Parse(PayloadFiles.Load("acr-push.json", n => n["action"] = action), PayloadFiles.NoHeaders);
 
         Assert.Empty(payload.Pushes);
     }
@@ -92,7 +92,7 @@ public sealed class AcrPayloadParserTests
     [Fact]
     public void Parse_MalformedDigestBesideATag_KeepsTheTagOnly()
     {
-        var payload = _parser.Parse(Load("acr-push.json", n => n["target"]!["digest"] = "sha256:xxxxd5c8786bb9e621a45ece0dbxxxx1cdc624ad20da9fe62e9d25490f33xxxx"), NoHeaders);
+        var payload = _parser.Parse(PayloadFiles.Load("acr-push.json", n => n["target"]!["digest"] = "sha256:xxxxd5c8786bb9e621a45ece0dbxxxx1cdc624ad20da9fe62e9d25490f33xxxx"), PayloadFiles.NoHeaders);
 
         Assert.Equal(new RegistryPush("acmeedge.azurecr.io", "edge/app", "2025.06.12", null), Assert.Single(payload.Pushes));
     }
@@ -107,7 +107,7 @@ public sealed class AcrPayloadParserTests
     [InlineData("action", null, "action: missing")]
     public void Parse_BadField_ThrowsBadInputNamingIt(string path, string? value, string expected)
     {
-        var body = Load("acr-push.json", n =>
+        var body = PayloadFiles.Load("acr-push.json", n =>
         {
             if (path == "target.digest")
             {
@@ -125,19 +125,13 @@ public sealed class AcrPayloadParserTests
             }
         });
 
-        var ex = Assert.Throws<PipelineException>(() => _parser.Parse(body, NoHeaders));
-
-        Assert.Equal(ErrorCodes.BadInput, ex.Code);
-        Assert.StartsWith(expected, ex.Detail);
+        PayloadFiles.AssertBadInput(() => _parser.Parse(body, PayloadFiles.NoHeaders), expected);
     }
 
     [Fact]
     public void Parse_TargetNotAnObject_ThrowsBadInput()
     {
-        var ex = Assert.Throws<PipelineException>(() => _parser.Parse(Load("acr-push.json", n => n["target"] = "edge/app:1"), NoHeaders));
-
-        Assert.Equal(ErrorCodes.BadInput, ex.Code);
-        Assert.StartsWith("target: expected an object", ex.Detail);
+        PayloadFiles.AssertBadInput(() => _parser.Parse(PayloadFiles.Load("acr-push.json", n => n["target"] = "edge/app:1"), PayloadFiles.NoHeaders), "target: expected an object");
     }
 
     [Theory]
@@ -145,23 +139,7 @@ public sealed class AcrPayloadParserTests
     [InlineData("[{\"action\":\"push\"}]")]
     public void Parse_NotAJsonObject_ThrowsBadInput(string body)
     {
-        var ex = Assert.Throws<PipelineException>(() => _parser.Parse(Encoding.UTF8.GetBytes(body), NoHeaders));
-
-        Assert.Equal(ErrorCodes.BadInput, ex.Code);
-        Assert.StartsWith("body:", ex.Detail);
+        PayloadFiles.AssertBadInput(() => _parser.Parse(Encoding.UTF8.GetBytes(body), PayloadFiles.NoHeaders), "body:");
     }
 
-    private static string? NoHeaders(string name) => null;
-
-    private static byte[] Load(string file, Action<JsonNode>? edit = null)
-    {
-        string text = File.ReadAllText(Path.Combine(AppContext.BaseDirectory, "Webhooks", "Payloads", file));
-        if (edit is null)
-        {
-            return Encoding.UTF8.GetBytes(text);
-        }
-        var node = JsonNode.Parse(text)!;
-        edit(node);
-        return Encoding.UTF8.GetBytes(node.ToJsonString());
-    }
 }

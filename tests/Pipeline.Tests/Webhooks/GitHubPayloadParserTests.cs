@@ -15,7 +15,7 @@ public sealed class GitHubPayloadParserTests
     [Fact]
     public void Parse_PackagePublished_ReturnsOnePushWithLowerCasedRepository()
     {
-        var payload = _parser.Parse(Load("github-package-published.json"), Headers("package", "72d3162e-cc78-11e3-81ab-4c9367dc0958"));
+        var payload = _parser.Parse(PayloadFiles.Load("github-package-published.json"), Headers("package", "72d3162e-cc78-11e3-81ab-4c9367dc0958"));
 
         Assert.Equal("github", _parser.Provider);
         Assert.Equal<RegistryPush>([new RegistryPush(null, "acme-devices/edge-app", "2.0.1", Digest.Parse(IndexDigest))], payload.Pushes);
@@ -49,7 +49,7 @@ public sealed class GitHubPayloadParserTests
     [Fact]
     public void Parse_UpdatedAction_ReturnsThePush()
     {
-        var payload = _parser.Parse(Load(PlatformTemplate, n => { Fill(n, IndexDigest); n["action"] = "updated"; }), Headers("registry_package"));
+        var payload = _parser.Parse(PayloadFiles.Load(PlatformTemplate, n => { Fill(n, IndexDigest); n["action"] = "updated"; }), Headers("registry_package"));
 
         Assert.Equal("2.0.1", Assert.Single(payload.Pushes).Tag);
     }
@@ -57,7 +57,7 @@ public sealed class GitHubPayloadParserTests
     [Fact]
     public void Parse_UntaggedVersion_ReturnsADigestOnlyPush()
     {
-        var payload = _parser.Parse(Load(PlatformTemplate, n =>
+        var payload = _parser.Parse(PayloadFiles.Load(PlatformTemplate, n =>
         {
             Fill(n, IndexDigest);
             n["registry_package"]!["package_version"]!["container_metadata"]!["tag"] = new JsonObject { ["name"] = "", ["digest"] = "" };
@@ -70,7 +70,7 @@ public sealed class GitHubPayloadParserTests
     public void Parse_MalformedDigestBesideATag_KeepsTheTagOnly()
     {
         // Shortened digests appear in GitHub's own examples.
-        var payload = _parser.Parse(Load(PlatformTemplate, n => Fill(n, "sha256:6c62fb45fe66bfb1ea9a66abc38f6a0cc974292b")), Headers("registry_package"));
+        var payload = _parser.Parse(PayloadFiles.Load(PlatformTemplate, n => Fill(n, "sha256:6c62fb45fe66bfb1ea9a66abc38f6a0cc974292b")), Headers("registry_package"));
 
         Assert.Equal(new RegistryPush(null, "acme-devices/edge-app", "2.0.1", null), Assert.Single(payload.Pushes));
     }
@@ -78,7 +78,7 @@ public sealed class GitHubPayloadParserTests
     [Fact]
     public void Parse_MalformedDigestWithoutTag_ThrowsBadInput()
     {
-        var ex = Assert.Throws<PipelineException>(() => _parser.Parse(Load(PlatformTemplate, n =>
+        var ex = Assert.Throws<PipelineException>(() => _parser.Parse(PayloadFiles.Load(PlatformTemplate, n =>
         {
             Fill(n, "sha256:6c62fb45fe66bfb1ea9a66abc38f6a0cc974292b");
             n["registry_package"]!["package_version"]!["container_metadata"]!["tag"]!["name"] = "";
@@ -94,7 +94,7 @@ public sealed class GitHubPayloadParserTests
     [InlineData("release", "github-package-published.json")]
     public void Parse_OtherEvents_ReturnNoPushesButKeepTheDeliveryId(string eventName, string file)
     {
-        var payload = _parser.Parse(Load(file), Headers(eventName, "d-1"));
+        var payload = _parser.Parse(PayloadFiles.Load(file), Headers(eventName, "d-1"));
 
         Assert.Empty(payload.Pushes);
         Assert.Equal("d-1", payload.DeliveryId);
@@ -106,7 +106,7 @@ public sealed class GitHubPayloadParserTests
     [InlineData("rubygems")]
     public void Parse_NonContainerPackage_ReturnsNoPushes(string packageType)
     {
-        var payload = _parser.Parse(Load("github-package-published.json", n => n["package"]!["package_type"] = packageType), Headers("package"));
+        var payload = _parser.Parse(PayloadFiles.Load("github-package-published.json", n => n["package"]!["package_type"] = packageType), Headers("package"));
 
         Assert.Empty(payload.Pushes);
     }
@@ -114,7 +114,7 @@ public sealed class GitHubPayloadParserTests
     [Fact]
     public void Parse_LowerCaseContainerType_ReturnsThePush()
     {
-        var payload = _parser.Parse(Load("github-package-published.json", n => n["package"]!["package_type"] = "container"), Headers("package"));
+        var payload = _parser.Parse(PayloadFiles.Load("github-package-published.json", n => n["package"]!["package_type"] = "container"), Headers("package"));
 
         Assert.Single(payload.Pushes);
     }
@@ -124,7 +124,7 @@ public sealed class GitHubPayloadParserTests
     [InlineData("created")]
     public void Parse_OtherAction_ReturnsNoPushes(string action)
     {
-        var payload = _parser.Parse(Load("github-package-published.json", n => n["action"] = action), Headers("package"));
+        var payload = _parser.Parse(PayloadFiles.Load("github-package-published.json", n => n["action"] = action), Headers("package"));
 
         Assert.Empty(payload.Pushes);
     }
@@ -136,27 +136,21 @@ public sealed class GitHubPayloadParserTests
     [InlineData("package_type", "package.package_type: missing")]
     public void Parse_PublishedWithoutAField_ThrowsBadInputNamingIt(string field, string expected)
     {
-        var ex = Assert.Throws<PipelineException>(() => _parser.Parse(Load("github-package-published.json", n => n["package"]!.AsObject().Remove(field)), Headers("package")));
-
-        Assert.Equal(ErrorCodes.BadInput, ex.Code);
-        Assert.StartsWith(expected, ex.Detail);
+        PayloadFiles.AssertBadInput(() => _parser.Parse(PayloadFiles.Load("github-package-published.json", n => n["package"]!.AsObject().Remove(field)), Headers("package")), expected);
     }
 
     [Fact]
     public void Parse_PackageEventBodyUnderTheOldKey_ThrowsBadInputNamingTheExpectedKey()
     {
         // A "package" delivery carries "package"; the same body announced as registry_package is malformed.
-        var ex = Assert.Throws<PipelineException>(() => _parser.Parse(Load("github-package-published.json"), Headers("registry_package")));
-
-        Assert.Equal(ErrorCodes.BadInput, ex.Code);
-        Assert.StartsWith("registry_package.package_type: missing", ex.Detail);
+        PayloadFiles.AssertBadInput(() => _parser.Parse(PayloadFiles.Load("github-package-published.json"), Headers("registry_package")), "registry_package.package_type: missing");
     }
 
     [Fact]
     public void Parse_InvalidTag_ThrowsBadInputNamingTheField()
     {
         var ex = Assert.Throws<PipelineException>(() => _parser.Parse(
-            Load("github-package-published.json", n => n["package"]!["package_version"]!["container_metadata"]!["tag"]!["name"] = "v1/../x"), Headers("package")));
+            PayloadFiles.Load("github-package-published.json", n => n["package"]!["package_version"]!["container_metadata"]!["tag"]!["name"] = "v1/../x"), Headers("package")));
 
         Assert.Equal(ErrorCodes.BadInput, ex.Code);
         Assert.StartsWith("package.package_version.container_metadata.tag.name:", ex.Detail);
@@ -165,10 +159,7 @@ public sealed class GitHubPayloadParserTests
     [Fact]
     public void Parse_MissingEventHeader_ThrowsBadInput()
     {
-        var ex = Assert.Throws<PipelineException>(() => _parser.Parse(Load("github-package-published.json"), _ => null));
-
-        Assert.Equal(ErrorCodes.BadInput, ex.Code);
-        Assert.StartsWith("X-GitHub-Event: missing", ex.Detail);
+        PayloadFiles.AssertBadInput(() => _parser.Parse(PayloadFiles.Load("github-package-published.json"), _ => null), "X-GitHub-Event: missing");
     }
 
     [Theory]
@@ -177,10 +168,7 @@ public sealed class GitHubPayloadParserTests
     [InlineData("action=published")]
     public void Parse_NotAJsonObject_ThrowsBadInput(string body)
     {
-        var ex = Assert.Throws<PipelineException>(() => _parser.Parse(Encoding.UTF8.GetBytes(body), Headers("package")));
-
-        Assert.Equal(ErrorCodes.BadInput, ex.Code);
-        Assert.StartsWith("body:", ex.Detail);
+        PayloadFiles.AssertBadInput(() => _parser.Parse(Encoding.UTF8.GetBytes(body), Headers("package")), "body:");
     }
 
     private static Func<string, string?> Headers(string eventName, string? deliveryId = null) =>
@@ -191,7 +179,7 @@ public sealed class GitHubPayloadParserTests
             _ => null,
         };
 
-    private static byte[] Platform(string digest) => Load(PlatformTemplate, n => Fill(n, digest));
+    private static byte[] Platform(string digest) => PayloadFiles.Load(PlatformTemplate, n => Fill(n, digest));
 
     // The platform template names its manifest digest as {{DIGEST}} wherever GitHub repeats it.
     private static void Fill(JsonNode node, string digest)
@@ -202,17 +190,5 @@ public sealed class GitHubPayloadParserTests
         version["container_metadata"]!["tag"]!["digest"] = digest;
         version["container_metadata"]!["manifest"]!["digest"] = digest;
         version["container_metadata"]!["manifest"]!["uri"] = $"repositories/acme-devices/edge-app/manifests/{digest}";
-    }
-
-    private static byte[] Load(string file, Action<JsonNode>? edit = null)
-    {
-        string text = File.ReadAllText(Path.Combine(AppContext.BaseDirectory, "Webhooks", "Payloads", file));
-        if (edit is null)
-        {
-            return Encoding.UTF8.GetBytes(text);
-        }
-        var node = JsonNode.Parse(text)!;
-        edit(node);
-        return Encoding.UTF8.GetBytes(node.ToJsonString());
     }
 }

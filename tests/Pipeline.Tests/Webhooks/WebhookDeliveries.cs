@@ -94,8 +94,7 @@ public static class WebhookDeliveries
         return new Delivery(provider, body.ToJsonString(), headers);
     }
 
-    private static JsonNode Load(string file) =>
-        JsonNode.Parse(File.ReadAllText(Path.Combine(AppContext.BaseDirectory, "Webhooks", "Payloads", file)))!;
+    private static JsonNode Load(string file) => PayloadFiles.Node(file);
 }
 
 /// <summary>Sends deliveries to <c>POST /api/webhooks/{provider}/{customer_id}</c> as the registries do.</summary>
