@@ -16,12 +16,13 @@ public static class ErrorCodes
     public const string HostNotAllowed = "HOST_NOT_ALLOWED";
     public const string SubnetExhausted = "SUBNET_EXHAUSTED";
     public const string Conflict = "CONFLICT";
+    public const string RateLimited = "RATE_LIMITED";
     public const string Internal = "INTERNAL";
 
     public static readonly IReadOnlySet<string> All = new HashSet<string>(StringComparer.Ordinal)
     {
         BadInput, Forbidden, NotFound, RegistryUnreachable, RegistryAuthFailed, ImageNotFound, ArchMismatch,
-        DigestMismatch, ManifestInvalid, TooLarge, HostNotAllowed, SubnetExhausted, Conflict, Internal,
+        DigestMismatch, ManifestInvalid, TooLarge, HostNotAllowed, SubnetExhausted, Conflict, RateLimited, Internal,
     };
 }
 

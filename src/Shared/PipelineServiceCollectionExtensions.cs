@@ -8,6 +8,7 @@ using Pipeline.Deployments;
 using Pipeline.Api;
 using Pipeline.Api.Auth;
 using Pipeline.Api.GraphQL;
+using Pipeline.Api.Limits;
 using Pipeline.Fleet;
 using Pipeline.Imports;
 using Pipeline.Registry;
@@ -33,6 +34,7 @@ public static class PipelineServiceCollectionExtensions
         services.AddSingleton<SnapshotRecordStore>();
         services.AddSingleton<ImportStore>();
         services.AddSingleton<ImportService>();
+        services.AddOptions<ImportLimitOptions>().BindConfiguration(ImportLimitOptions.Section);
         services.AddSingleton<ImportLockStore>();
         services.AddOptions<SecretOptions>().BindConfiguration(SecretOptions.Section);
         services.AddSingleton<ISecretStore>(sp => sp.GetRequiredService<IOptions<SecretOptions>>().Value.KeyVaultUri is null
@@ -41,6 +43,9 @@ public static class PipelineServiceCollectionExtensions
         services.AddSingleton<RegistryCredentialStore>();
         services.AddSingleton<ApiKeyStore>();
         services.AddSingleton<GraphQLEndpoint>();
+        services.AddOptions<ApiLimitOptions>().BindConfiguration(ApiLimitOptions.Section).ValidateOnStart();
+        services.TryAddEnumerable(ServiceDescriptor.Singleton<IValidateOptions<ApiLimitOptions>, ApiLimitOptionsValidator>());
+        services.AddSingleton<ApiRateLimiter>();
         services.AddOptions<DownloadOptions>().BindConfiguration(DownloadOptions.Section).ValidateOnStart();
         services.TryAddEnumerable(ServiceDescriptor.Singleton<IValidateOptions<DownloadOptions>, DownloadOptionsValidator>());
         services.AddSingleton<DownloadUrlSigner>();
@@ -58,7 +63,14 @@ public static class PipelineServiceCollectionExtensions
             .AddSchema<PipelineSchema>()
             .AddGraphTypes(typeof(PipelineSchema).Assembly)
             .AddSystemTextJson()
-            .AddErrorInfoProvider<PipelineErrorInfoProvider>());
+            .AddErrorInfoProvider<PipelineErrorInfoProvider>()
+            .AddComplexityAnalyzer((c, sp) =>
+            {
+                var limits = sp.GetRequiredService<IOptions<ApiLimitOptions>>().Value;
+                c.MaxDepth = limits.MaxQueryDepth;
+                c.MaxComplexity = limits.MaxQueryComplexity;
+            })
+            .AddValidationRule<RequestLimitsRule>());
         return services;
     }
 

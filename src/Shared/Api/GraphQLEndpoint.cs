@@ -6,6 +6,8 @@ using Microsoft.DurableTask.Client;
 using Microsoft.Extensions.Logging;
 using Pipeline.Api.Auth;
 using Pipeline.Api.GraphQL;
+using Pipeline.Api.Limits;
+using Microsoft.Extensions.Options;
 
 namespace Pipeline.Api;
 
@@ -15,6 +17,8 @@ namespace Pipeline.Api;
 /// </summary>
 public sealed partial class GraphQLEndpoint(
     ApiKeyStore keys,
+    ApiRateLimiter limiter,
+    IOptions<ApiLimitOptions> limits,
     IDocumentExecuter executer,
     ISchema schema,
     IGraphQLTextSerializer serializer,
@@ -25,8 +29,29 @@ public sealed partial class GraphQLEndpoint(
 
     public async Task HandleAsync(HttpContext http, DurableTaskClient durable)
     {
-        var ct = http.RequestAborted;
-        var caller = await keys.AuthenticateAsync(RequestBodies.BearerKey(http.Request), ct).ConfigureAwait(false);
+        string? key = RequestBodies.BearerKey(http.Request);
+        // Counted before the key is even looked up: a flood costs a hash, not a storage read.
+        if (key is not null && limiter.TryEnter(http, RateLimitScope.Key, ApiKeyStore.Hash(key)) is { } limited)
+        {
+            await WriteErrorAsync(http, StatusCodes.Status429TooManyRequests, limited.Code, limited.Detail).ConfigureAwait(false);
+            return;
+        }
+        using var deadline = CancellationTokenSource.CreateLinkedTokenSource(http.RequestAborted);
+        deadline.CancelAfter(limits.Value.GraphQLTimeout);
+        try
+        {
+            await HandleCoreAsync(http, key, durable, deadline.Token).ConfigureAwait(false);
+        }
+        catch (OperationCanceledException) when (deadline.IsCancellationRequested && !http.RequestAborted.IsCancellationRequested && !http.Response.HasStarted)
+        {
+            await WriteErrorAsync(http, StatusCodes.Status503ServiceUnavailable, ErrorCodes.Internal,
+                $"The request took longer than {limits.Value.GraphQLTimeout.TotalSeconds:0} s and was stopped; try again or ask for less.").ConfigureAwait(false);
+        }
+    }
+
+    private async Task HandleCoreAsync(HttpContext http, string? key, DurableTaskClient durable, CancellationToken ct)
+    {
+        var caller = await keys.AuthenticateAsync(key, ct).ConfigureAwait(false);
         if (caller is null)
         {
             http.Response.Headers.WWWAuthenticate = "Bearer";

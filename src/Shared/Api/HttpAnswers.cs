@@ -32,6 +32,7 @@ public static class HttpAnswers
         ErrorCodes.NotFound => StatusCodes.Status404NotFound,
         ErrorCodes.TooLarge => StatusCodes.Status413PayloadTooLarge,
         ErrorCodes.ArchMismatch or ErrorCodes.Conflict => StatusCodes.Status409Conflict,
+        ErrorCodes.RateLimited => StatusCodes.Status429TooManyRequests,
         _ => StatusCodes.Status500InternalServerError,
     };
 }

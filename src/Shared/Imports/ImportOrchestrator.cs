@@ -36,7 +36,7 @@ public sealed class ImportOrchestrator : TaskOrchestrator<ImportRequest, ImportO
     public override async Task<ImportOutcome> RunAsync(TaskOrchestrationContext context, ImportRequest input)
     {
         var log = context.CreateReplaySafeLogger<ImportOrchestrator>();
-        var lockInput = new ImportLockInput(input.NodeServiceId, input.ImportId);
+        var lockInput = new ImportLockInput(input.NodeServiceId, input.ImportId, input.CustomerId);
         bool locked = false;
         try
         {
@@ -45,7 +45,7 @@ public sealed class ImportOrchestrator : TaskOrchestrator<ImportRequest, ImportO
             {
                 if (context.CurrentUtcDateTime > giveUp)
                 {
-                    return await FailAsync(context, input, ErrorCodes.Conflict, "Another import of this node service has been running for too long; try again later.");
+                    return await FailAsync(context, input, ErrorCodes.Conflict, "Other imports of this node service or customer have been running for too long; try again later.");
                 }
                 await context.CreateTimer(context.CurrentUtcDateTime + LockPollInterval, CancellationToken.None);
             }

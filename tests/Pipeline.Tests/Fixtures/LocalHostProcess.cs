@@ -28,11 +28,14 @@ public sealed class LocalHostProcess : IAsyncDisposable
     public string ReadLog() => _process.ReadLog(20_000);
 
     /// <summary>Starts LocalHost against <paramref name="azurite"/>, allowing plain HTTP to <paramref name="insecureHosts"/>.</summary>
-    public static Task<LocalHostProcess> StartAsync(AzuriteFixture azurite, string insecureHosts, string? taskHub = null, string? logPath = null) =>
-        StartAsync(azurite.ConnectionString, insecureHosts, taskHub, logPath);
+    public static Task<LocalHostProcess> StartAsync(AzuriteFixture azurite, string insecureHosts, string? taskHub = null, string? logPath = null, IReadOnlyDictionary<string, string?>? extraEnvironment = null) =>
+        StartAsync(azurite.ConnectionString, insecureHosts, taskHub, logPath, extraEnvironment);
 
-    /// <summary>Starts LocalHost against the storage of <paramref name="storageConnectionString"/>.</summary>
-    public static async Task<LocalHostProcess> StartAsync(string storageConnectionString, string insecureHosts, string? taskHub = null, string? logPath = null)
+    /// <summary>
+    /// Starts LocalHost against the storage of <paramref name="storageConnectionString"/>, with
+    /// <paramref name="extraEnvironment"/> added to (or overriding) its settings.
+    /// </summary>
+    public static async Task<LocalHostProcess> StartAsync(string storageConnectionString, string insecureHosts, string? taskHub = null, string? logPath = null, IReadOnlyDictionary<string, string?>? extraEnvironment = null)
     {
         string dll = Path.Combine(AppContext.BaseDirectory, "Pipeline.LocalHost.dll");
         if (!File.Exists(dll))
@@ -53,6 +56,10 @@ public sealed class LocalHostProcess : IAsyncDisposable
             ["Logging__LogLevel__Default"] = "Information",
             ["DOTNET_ENVIRONMENT"] = "Development",
         };
+        foreach (var (name, value) in extraEnvironment ?? new Dictionary<string, string?>())
+        {
+            env[name] = value;
+        }
         var process = ServiceProcess.Start("dotnet", [dll, "--urls", $"http://127.0.0.1:{port}"], AppContext.BaseDirectory, env, logPath);
         var host = new LocalHostProcess(process, new Uri($"http://127.0.0.1:{port}"), taskHub);
         try

@@ -50,7 +50,7 @@ public sealed class ImportSettingsTests(PipelineFixture pipeline) : IClassFixtur
             i["env"] = new JsonObject { ["LOG_LEVEL"] = level, ["TRICKY"] = tricky, ["PORT"] = 8080 };
             i["memory_limit_mb"] = 256;
             i["cpu_limit"] = 0.5;
-            i["device_access"] = new JsonArray("serial", "gpio");
+            i["device_access"] = new JsonArray("serial", "GPIO"); // any case; stored lower case
         });
 
         var v1 = await Api.ImportAndWaitAsync(key, c, Env("info"));
@@ -123,6 +123,7 @@ public sealed class ImportSettingsTests(PipelineFixture pipeline) : IClassFixtur
         { """{"memory_limit_mb": 0}""", "node_service_input.memory_limit_mb" },
         { """{"cpu_limit": -1}""", "node_service_input.cpu_limit" },
         { """{"device_access": ["Serial Port"]}""", "node_service_input.device_access" },
+        { """{"device_access": ["toaster"]}""", "node_service_input.device_access" },
     };
 
     [Theory]

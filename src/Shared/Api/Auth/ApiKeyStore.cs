@@ -2,6 +2,7 @@ using System.Security.Cryptography;
 using System.Text;
 using Azure;
 using Azure.Data.Tables;
+using Microsoft.Extensions.Caching.Memory;
 using Microsoft.Extensions.Options;
 using Pipeline.Storage;
 
@@ -10,10 +11,15 @@ namespace Pipeline.Api.Auth;
 /// <summary>
 /// Tenant API keys (<see cref="BearerKeys"/>), stored only as their SHA-256 (table
 /// <c>apikeys</c>, row key = hash); the admin key comes from configuration and is compared in
-/// constant time.
+/// constant time. A key found is remembered in process for half a minute, so a busy client costs
+/// one storage read per half minute rather than one per request (keys are never revoked sooner).
 /// </summary>
-public sealed class ApiKeyStore(PipelineStorage storage, IOptions<PipelineOptions> options)
+public sealed class ApiKeyStore(PipelineStorage storage, IOptions<PipelineOptions> options) : IDisposable
 {
+    private static readonly TimeSpan Remembered = TimeSpan.FromSeconds(30);
+
+    private readonly MemoryCache _known = new(new MemoryCacheOptions { SizeLimit = 100_000 });
+
     public const string Table = "apikeys";
     private const string Partition = "key";
     private const string KeyPrefix = "pk_";
@@ -50,12 +56,19 @@ public sealed class ApiKeyStore(PipelineStorage storage, IOptions<PipelineOption
         {
             return null;
         }
+        string hash = Hash(key);
+        if (_known.TryGetValue(hash, out ApiCaller? known))
+        {
+            return known;
+        }
         var table = await storage.TableAsync(Table, cancellationToken).ConfigureAwait(false);
         try
         {
-            var row = await table.GetEntityAsync<TableEntity>(Partition, Hash(key), cancellationToken: cancellationToken).ConfigureAwait(false);
+            var row = await table.GetEntityAsync<TableEntity>(Partition, hash, cancellationToken: cancellationToken).ConfigureAwait(false);
             var roles = (row.Value.GetString("roles") ?? "").Split(',', StringSplitOptions.RemoveEmptyEntries);
-            return new ApiCaller(row.Value.GetString("customer_id"), new HashSet<string>(roles, StringComparer.Ordinal));
+            var caller = new ApiCaller(row.Value.GetString("customer_id"), new HashSet<string>(roles, StringComparer.Ordinal));
+            _known.Set(hash, caller, new MemoryCacheEntryOptions { Size = 1, AbsoluteExpirationRelativeToNow = Remembered });
+            return caller;
         }
         catch (RequestFailedException e) when (e.Status == 404)
         {
@@ -64,4 +77,6 @@ public sealed class ApiKeyStore(PipelineStorage storage, IOptions<PipelineOption
     }
 
     public static string Hash(string key) => BearerKeys.Hash(key);
+
+    public void Dispose() => _known.Dispose();
 }

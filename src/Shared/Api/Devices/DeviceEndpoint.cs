@@ -2,6 +2,8 @@ using System.Security.Cryptography;
 using System.Text.Json;
 using Microsoft.AspNetCore.Http;
 using Microsoft.Extensions.Logging;
+using Microsoft.Extensions.Options;
+using Pipeline.Api.Limits;
 using Microsoft.Net.Http.Headers;
 
 namespace Pipeline.Api.Devices;
@@ -12,13 +14,13 @@ namespace Pipeline.Api.Devices;
 /// a malformed body is 400 naming the field. Errors are <c>{"error": {"code", "message"}}</c>.
 /// Answers carry per-device signed URLs, so nothing along the way may cache them.
 /// </summary>
-public sealed partial class DeviceEndpoint(DeviceApiService devices, ILogger<DeviceEndpoint> logger)
+public sealed partial class DeviceEndpoint(DeviceApiService devices, ApiRateLimiter limiter, IOptions<ApiLimitOptions> limits, ILogger<DeviceEndpoint> logger)
 {
     /// <summary>Device requests are small; a larger body is refused.</summary>
     public const long MaxRequestBytes = 1024 * 1024;
 
     public Task HandlePlanAsync(HttpContext http, string deviceId, string instanceId) =>
-        RunAsync(http, async (key, body, ct) =>
+        RunAsync(http, deviceId, async (key, body, ct) =>
         {
             var have = DeviceRequests.ParsePlan(body);
             var plan = await devices.PlanAsync(deviceId, instanceId, key, have, ct).ConfigureAwait(false);
@@ -26,7 +28,7 @@ public sealed partial class DeviceEndpoint(DeviceApiService devices, ILogger<Dev
         });
 
     public Task HandleStatusAsync(HttpContext http, string deviceId, string instanceId) =>
-        RunAsync(http, async (key, body, ct) =>
+        RunAsync(http, deviceId, async (key, body, ct) =>
         {
             var report = DeviceRequests.ParseStatus(body);
             await devices.ReportAsync(deviceId, instanceId, key, report, ct).ConfigureAwait(false);
@@ -38,7 +40,7 @@ public sealed partial class DeviceEndpoint(DeviceApiService devices, ILogger<Dev
     /// <c>If-None-Match</c> names it gets 304 without a body while nothing changed.
     /// </summary>
     public Task HandleTargetAsync(HttpContext http, string deviceId) =>
-        RunAsync(http, async (key, _, ct) =>
+        RunAsync(http, deviceId, async (key, _, ct) =>
         {
             var target = await devices.TargetAsync(deviceId, key, ct).ConfigureAwait(false);
             byte[] json = JsonSerializer.SerializeToUtf8Bytes(target, DeviceJsonContext.Default.TargetResponse);
@@ -53,9 +55,17 @@ public sealed partial class DeviceEndpoint(DeviceApiService devices, ILogger<Dev
             await HttpAnswers.WriteJsonAsync(http, StatusCodes.Status200OK, json).ConfigureAwait(false);
         }, readBody: false);
 
-    private async Task RunAsync(HttpContext http, Func<string, ReadOnlyMemory<byte>, CancellationToken, Task> handle, bool readBody = true)
+    private async Task RunAsync(HttpContext http, string deviceId, Func<string, ReadOnlyMemory<byte>, CancellationToken, Task> handle, bool readBody = true)
     {
-        var ct = http.RequestAborted;
+        // A looping device is stopped before it costs a storage read; other devices keep their own budget.
+        if (limiter.TryEnter(http, RateLimitScope.Device, deviceId) is { } limited)
+        {
+            await HttpAnswers.WriteErrorAsync(http, limited).ConfigureAwait(false);
+            return;
+        }
+        using var deadline = CancellationTokenSource.CreateLinkedTokenSource(http.RequestAborted);
+        deadline.CancelAfter(limits.Value.DeviceTimeout);
+        var ct = deadline.Token;
         string? key = RequestBodies.BearerKey(http.Request);
         if (string.IsNullOrEmpty(key))
         {
@@ -76,6 +86,11 @@ public sealed partial class DeviceEndpoint(DeviceApiService devices, ILogger<Dev
         catch (PipelineException e)
         {
             await HttpAnswers.WriteErrorAsync(http, e).ConfigureAwait(false);
+        }
+        catch (OperationCanceledException) when (deadline.IsCancellationRequested && !http.RequestAborted.IsCancellationRequested && !http.Response.HasStarted)
+        {
+            await HttpAnswers.WriteErrorAsync(http, StatusCodes.Status503ServiceUnavailable, ErrorCodes.Internal,
+                $"The request took longer than {limits.Value.DeviceTimeout.TotalSeconds:0} s and was stopped; try again.").ConfigureAwait(false);
         }
         catch (Exception e) when (!ct.IsCancellationRequested)
         {

@@ -131,10 +131,11 @@ public static partial class NodeServiceInputParser
         var devices = new List<string>();
         foreach (var d in Get(input, "device_access") as IEnumerable<object?> ?? [])
         {
-            if (d is not string device || !DeviceName().IsMatch(device))
+            if (d is not string named || !DeviceClasses.Contains(named))
             {
-                throw Bad($"{Root}.device_access", $"'{d}' is not a device class name (lower-case letters, digits, '-', '_')");
+                throw Bad($"{Root}.device_access", $"'{d}' is not a device class; use {string.Join(", ", DeviceClasses.Order(StringComparer.Ordinal))}");
             }
+            string device = named.ToLowerInvariant();
             if (!devices.Contains(device))
             {
                 devices.Add(device);
@@ -186,6 +187,10 @@ public static partial class NodeServiceInputParser
     [GeneratedRegex("^[A-Za-z_][A-Za-z0-9_]{0,127}$")]
     private static partial Regex EnvName();
 
-    [GeneratedRegex("^[a-z0-9][a-z0-9_-]{0,31}$")]
-    private static partial Regex DeviceName();
+    /// <summary>
+    /// The device classes a container may be given (API.md <c>device_access</c>): serial ports,
+    /// CAN, GPIO, GPU, NPU and the system management controller; any case, stored lower case.
+    /// </summary>
+    public static readonly IReadOnlySet<string> DeviceClasses =
+        new HashSet<string>(["serial", "can", "gpio", "gpu", "npu", "smc"], StringComparer.OrdinalIgnoreCase);
 }

@@ -3,6 +3,8 @@ using System.Text.Json.Serialization;
 using Microsoft.AspNetCore.Http;
 using Microsoft.DurableTask.Client;
 using Microsoft.Extensions.Logging;
+using Microsoft.Extensions.Options;
+using Pipeline.Api.Limits;
 using Pipeline.Webhooks;
 
 namespace Pipeline.Api.Webhooks;
@@ -24,7 +26,7 @@ internal sealed partial class WebhookJsonContext : JsonSerializerContext;
 /// provider's parser refuses is 400, a delivery that says it happened more than a day ago is 401
 /// (stale), and only then are imports started: 202 with them, or 200 with none.
 /// </summary>
-public sealed partial class WebhookEndpoint(WebhookStore webhooks, WebhookService service, TimeProvider time, ILogger<WebhookEndpoint> logger)
+public sealed partial class WebhookEndpoint(WebhookStore webhooks, WebhookService service, ApiRateLimiter limiter, IOptions<ApiLimitOptions> limits, TimeProvider time, ILogger<WebhookEndpoint> logger)
 {
     public const long MaxBodyBytes = 1024 * 1024;
 
@@ -38,7 +40,14 @@ public sealed partial class WebhookEndpoint(WebhookStore webhooks, WebhookServic
 
     public async Task HandleAsync(HttpContext http, string provider, string customerId, DurableTaskClient durable)
     {
-        var ct = http.RequestAborted;
+        if (limiter.TryEnter(http, RateLimitScope.Webhook, customerId + "|" + provider) is { } limited)
+        {
+            await HttpAnswers.WriteErrorAsync(http, limited).ConfigureAwait(false);
+            return;
+        }
+        using var deadline = CancellationTokenSource.CreateLinkedTokenSource(http.RequestAborted);
+        deadline.CancelAfter(limits.Value.WebhookTimeout);
+        var ct = deadline.Token;
         try
         {
             if (!WebhookProviders.IsKnown(provider))
@@ -80,6 +89,11 @@ public sealed partial class WebhookEndpoint(WebhookStore webhooks, WebhookServic
         catch (PipelineException e)
         {
             await HttpAnswers.WriteErrorAsync(http, e.Code == ErrorCodes.BadInput ? StatusCodes.Status400BadRequest : HttpAnswers.StatusOf(e.Code), e.Code, e.Detail).ConfigureAwait(false);
+        }
+        catch (OperationCanceledException) when (deadline.IsCancellationRequested && !http.RequestAborted.IsCancellationRequested && !http.Response.HasStarted)
+        {
+            await HttpAnswers.WriteErrorAsync(http, StatusCodes.Status503ServiceUnavailable, ErrorCodes.Internal,
+                $"The delivery took longer than {limits.Value.WebhookTimeout.TotalSeconds:0} s and was stopped; the registry may retry it.").ConfigureAwait(false);
         }
         catch (Exception e) when (!ct.IsCancellationRequested)
         {
