@@ -1,3 +1,5 @@
+using Pipeline.Benchmarks.Api;
+using Pipeline.Benchmarks.Deployments;
 using Pipeline.Benchmarks.Devices;
 using Pipeline.Benchmarks.Imports;
 using Pipeline.Benchmarks.Registry;
@@ -12,11 +14,13 @@ return which switch
     "registry" => await RegistryPullBenchmark.RunAsync(rest),
     "import" => await ImportBenchmark.RunAsync(rest),
     "plan" => await PlanBenchmark.RunAsync(rest),
+    "fanout" => await FanOutBenchmark.RunAsync(rest),
+    "limits" => await LimitsBenchmark.RunAsync(rest),
     _ => Usage(),
 };
 
 static int Usage()
 {
-    Console.Error.WriteLine("usage: Pipeline.Benchmarks registry|import|plan [options]");
+    Console.Error.WriteLine("usage: Pipeline.Benchmarks registry|import|plan|fanout|limits [options]");
     return 2;
 }
