@@ -1,5 +1,6 @@
 using Microsoft.Azure.Functions.Worker;
 using Microsoft.DurableTask;
+using Microsoft.DurableTask.Client;
 using Microsoft.Extensions.DependencyInjection;
 using Pipeline.Deployments;
 using Pipeline.Imports;
@@ -51,6 +52,10 @@ public static class DurableFunctions
     [Function(nameof(FanOutPageActivity))]
     public static Task<FanOutPageResult> FanOutPage([ActivityTrigger] FanOutPageInput input, FunctionContext fc) =>
         Activity<FanOutPageActivity>(fc).RunAsync(Context(nameof(FanOutPageActivity), fc), input);
+
+    [Function(nameof(StartFanOutActivity))]
+    public static Task<bool> StartFanOut([ActivityTrigger] StartFanOutInput input, [DurableClient] DurableTaskClient durable) =>
+        StartFanOutActivity.StartAsync(durable, input);
 
     private static T Activity<T>(FunctionContext fc) where T : class =>
         ActivatorUtilities.GetServiceOrCreateInstance<T>(fc.InstanceServices);

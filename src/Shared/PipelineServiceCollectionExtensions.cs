@@ -91,6 +91,7 @@ public static class PipelineServiceCollectionExtensions
         typeof(AcquireImportLockActivity),
         typeof(ReleaseImportLockActivity),
         typeof(FanOutPageActivity),
+        typeof(StartFanOutActivity),
     ];
 
     /// <summary>The orchestrations and activities of the pipeline, for a DurableTask worker.</summary>

@@ -62,20 +62,20 @@ public sealed class ImportOrchestrator : TaskOrchestrator<ImportRequest, ImportO
             int version = await context.CallActivityAsync<int>(nameof(CommitVersionActivity),
                 new CommitVersionInput(input.ImportId, input.CustomerId, input.NodeServiceId, input.Name, resolved, input.Settings, input.Network, copied.Sum(c => c.BytesFetched)), Retry);
 
-            // The version is committed: the next import of this service may start while this
-            // one tells the fleet. A fan-out that fails does not fail the import; the next
-            // change of the service or its instances sends what it missed.
+            // The version is committed: the next import of this service may start, and the fleet
+            // is told by a fan-out of its own (this orchestration does not wait on a fleet). A
+            // fan-out that fails to start does not fail the import; the next change of the
+            // service or its instances sends what it missed.
             locked = false;
             await context.CallActivityAsync<bool>(nameof(ReleaseImportLockActivity), lockInput, Retry);
             try
             {
-                await context.CallSubOrchestratorAsync<FanOutTotals>(nameof(DeploymentFanOutOrchestrator),
-                    new FanOutRequest(input.NodeServiceId, input.CustomerId, DeploymentTriggers.VersionCommitted),
-                    new TaskOptions().WithInstanceId(FanOutInstanceId(input.ImportId)));
+                await context.CallActivityAsync<bool>(nameof(StartFanOutActivity), new StartFanOutInput(FanOutInstanceId(input.ImportId),
+                    new FanOutRequest(input.NodeServiceId, input.CustomerId, DeploymentTriggers.VersionCommitted)), Retry);
             }
             catch (TaskFailedException e)
             {
-                log.LogWarning("Import {ImportId}: fan-out of version {Version} failed: {Reason}", input.ImportId, version, e.Message);
+                log.LogWarning("Import {ImportId}: the fan-out of version {Version} did not start: {Reason}", input.ImportId, version, e.Message);
             }
             return new ImportOutcome(version, null, null);
         }

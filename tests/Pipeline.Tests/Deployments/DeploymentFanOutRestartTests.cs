@@ -102,9 +102,10 @@ public sealed class DeploymentFanOutRestartTests : IAsyncLifetime
         }
 
         // Version 2 lands; its fan-out starts; LocalHost is killed as soon as messages flow.
+        string importId;
         try
         {
-            (await api.ImportAsync(key, customer, Input("fleet", "2"))).Ok();
+            importId = (await api.ImportAsync(key, customer, Input("fleet", "2"))).Ok().GetProperty("DM_import_node_service").Str("import_id");
             var deadline = DateTime.UtcNow.AddMinutes(2);
             int seen;
             while ((seen = await queue.CountAsync()) == 0)
@@ -159,6 +160,18 @@ public sealed class DeploymentFanOutRestartTests : IAsyncLifetime
         foreach (var s in silent)
         {
             Assert.Null(await records.GetAsync(s.NodeServiceId, s.InstanceId, CancellationToken.None));
+        }
+        // Both orchestrations ended: the import does not wait on the fleet, and the fan-out finished.
+        var instances = new Azure.Data.Tables.TableClient(_azurite.ConnectionString, taskHub + "Instances");
+        foreach (string id in new[] { importId, "fanout-" + importId })
+        {
+            var deadline = DateTime.UtcNow.AddSeconds(30);
+            string? status;
+            while ((status = (await instances.GetEntityIfExistsAsync<Azure.Data.Tables.TableEntity>(id, "")).Value?.GetString("RuntimeStatus")) != "Completed")
+            {
+                Assert.True(DateTime.UtcNow < deadline, $"orchestration {id} is {status}");
+                await Task.Delay(250);
+            }
         }
     }
 
