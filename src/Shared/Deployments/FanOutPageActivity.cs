@@ -3,13 +3,12 @@ using Microsoft.DurableTask;
 using Microsoft.Extensions.Logging;
 using Pipeline.Api.Devices;
 using Pipeline.Fleet;
-using Pipeline.Fleet.Devices;
 using Pipeline.Fleet.Instances;
 
 namespace Pipeline.Deployments;
 
 /// <summary>
-/// One page of a fan-out: reads the instances, their records and their devices' windows, decides
+/// One page of a fan-out: reads the instances (with their devices' windows) and their records, decides
 /// per instance (<see cref="DeploymentDecision"/>), withdraws waiting messages that lost their
 /// point, publishes the page's messages in as few requests as the transport allows, and only then
 /// writes the records. A crash before the records are written makes the retry send the same
@@ -19,7 +18,6 @@ namespace Pipeline.Deployments;
 public sealed partial class FanOutPageActivity(
     NodeServiceStore services,
     NodeServiceInstanceStore instances,
-    DeviceStore devices,
     DeploymentRecordStore records,
     IDeploymentPublisher publisher,
     TimeProvider time,
@@ -47,13 +45,12 @@ public sealed partial class FanOutPageActivity(
             return new FanOutPageResult(next, 0, 0, 0, 0);
         }
         var known = await ReadRecordsAsync(input, page, ct).ConfigureAwait(false);
-        var windows = await ReadWindowsAsync(page, ct).ConfigureAwait(false);
 
         var now = time.GetUtcNow();
         var outgoing = new List<(NodeServiceInstance Instance, DeploymentDecision Decision, OutgoingDeployment Message)>();
         var withdrawals = new List<(string, DeploymentRecord)>();
         int skipped = 0, withdrawn = 0, moved = 0;
-        var decisions = page.Select(i => (Instance: i, Record: known.GetValueOrDefault(i.InstanceId), Decision: DeploymentDecision.For(i, known.GetValueOrDefault(i.InstanceId), service.ContainerVersion, windows.GetValueOrDefault(i.DeviceId), now))).ToList();
+        var decisions = page.Select(i => (Instance: i, Record: known.GetValueOrDefault(i.InstanceId), Decision: DeploymentDecision.For(i, known.GetValueOrDefault(i.InstanceId), service.ContainerVersion, i.DeviceWindow, now))).ToList();
 
         // A message still waiting for its window is withdrawn before anything replaces it. A
         // waiting message that cannot be withdrawn any more was withdrawn by an earlier attempt
@@ -141,14 +138,6 @@ public sealed partial class FanOutPageActivity(
             }
         }).ConfigureAwait(false);
         return new Dictionary<string, DeploymentRecord>(found, StringComparer.Ordinal);
-    }
-
-    private async Task<Dictionary<string, UpdateWindow?>> ReadWindowsAsync(IReadOnlyList<NodeServiceInstance> page, CancellationToken ct)
-    {
-        var windows = new ConcurrentDictionary<string, UpdateWindow?>(StringComparer.Ordinal);
-        await Parallel.ForEachAsync(page.Select(i => i.DeviceId).Distinct(StringComparer.Ordinal), Options(ct), async (deviceId, token) =>
-            windows[deviceId] = (await devices.GetAsync(deviceId, token).ConfigureAwait(false))?.UpdateWindow).ConfigureAwait(false);
-        return new Dictionary<string, UpdateWindow?>(windows, StringComparer.Ordinal);
     }
 
     private static ParallelOptions Options(CancellationToken ct) => new() { MaxDegreeOfParallelism = Parallelism, CancellationToken = ct };

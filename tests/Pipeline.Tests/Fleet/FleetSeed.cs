@@ -61,7 +61,10 @@ public sealed class FleetSeed
     public async Task<NodeServiceInstance> AddInstanceAsync(NodeService service, Device device, VersionTargetSelector selector)
     {
         var instance = new NodeServiceInstance(NodeServiceInstanceIds.New(service.NodeServiceId), service.NodeServiceId, service.CustomerId,
-            device.DeviceId, device.Arch, selector, null, null, Time.GetUtcNow());
+            device.DeviceId, device.Arch, selector, null, null, Time.GetUtcNow())
+        {
+            DeviceWindow = device.UpdateWindow,
+        };
         await Devices.LinkInstanceAsync(device.DeviceId, instance.InstanceId, CancellationToken.None);
         await Instances.AddAsync(instance, CancellationToken.None);
         return instance;

@@ -1,3 +1,4 @@
+using Pipeline.Fleet.Instances;
 using Pipeline.Oci;
 
 namespace Pipeline.Fleet.Devices;
@@ -8,7 +9,7 @@ namespace Pipeline.Fleet.Devices;
 /// Callers pass <c>authorize</c>, which throws <c>FORBIDDEN</c> unless the caller may act for
 /// the customer given.
 /// </summary>
-public sealed class DeviceService(DeviceStore devices)
+public sealed class DeviceService(DeviceStore devices, NodeServiceInstanceStore instances)
 {
     /// <summary>Records a device for a customer; its key is in the answer and nowhere else.</summary>
     public async Task<(Device Device, string Key)> RegisterAsync(string customerId, string deviceId, string arch, Action<string> authorize, CancellationToken cancellationToken)
@@ -46,7 +47,11 @@ public sealed class DeviceService(DeviceStore devices)
             ?? throw new PipelineException(ErrorCodes.NotFound, $"Device '{deviceId}' is not registered.");
         authorize(device.CustomerId);
         await devices.SetUpdateWindowAsync(deviceId, window, cancellationToken).ConfigureAwait(false);
-        return (device, await devices.ListInstanceIdsAsync(deviceId, cancellationToken).ConfigureAwait(false));
+        // The device's instances keep a copy (what a fan-out reads); written before the caller starts one.
+        var instanceIds = await devices.ListInstanceIdsAsync(deviceId, cancellationToken).ConfigureAwait(false);
+        await Parallel.ForEachAsync(instanceIds, new ParallelOptions { MaxDegreeOfParallelism = 16, CancellationToken = cancellationToken },
+            async (id, ct) => await instances.TrySetDeviceWindowAsync(id, window, ct).ConfigureAwait(false)).ConfigureAwait(false);
+        return (device, instanceIds);
     }
 
     /// <summary>Device ids become table keys: 1-128 letters, digits, '_', '.', ':' or '-'.</summary>

@@ -46,7 +46,10 @@ public sealed class NodeServiceInstanceService(
         var lan = await allocator.AllocateAsync(service.NodeServiceId, plan, instanceId,
             ct => instances.ListIdsAsync(service.NodeServiceId, ct), cancellationToken).ConfigureAwait(false);
         var instance = new NodeServiceInstance(instanceId, service.NodeServiceId, service.CustomerId, device.DeviceId, device.Arch,
-            VersionTargetSelector.Latest, lan, configMapJson, time.GetUtcNow());
+            VersionTargetSelector.Latest, lan, configMapJson, time.GetUtcNow())
+        {
+            DeviceWindow = device.UpdateWindow,
+        };
         try
         {
             // The device's link first: an instance that exists is always in its device's target.

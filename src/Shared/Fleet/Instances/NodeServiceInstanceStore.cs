@@ -1,5 +1,6 @@
 using Azure;
 using Azure.Data.Tables;
+using Pipeline.Fleet.Devices;
 using Pipeline.Fleet.Networking;
 using Pipeline.Fleet.Rollout;
 using Pipeline.Storage;
@@ -28,6 +29,7 @@ public sealed class NodeServiceInstanceStore(PipelineStorage storage)
             ["config_map"] = instance.ConfigMapJson,
             ["created"] = instance.Created,
         };
+        WriteWindow(entity, instance.DeviceWindow);
         if (instance.Lan is { } lan)
         {
             entity["lan_interface_address"] = lan.InterfaceAddress;
@@ -158,6 +160,52 @@ public sealed class NodeServiceInstanceStore(PipelineStorage storage)
         }
     }
 
+    /// <summary>Sets the device's window on an instance's row (null clears it); false when the instance no longer exists.</summary>
+    public async Task<bool> TrySetDeviceWindowAsync(string instanceId, UpdateWindow? window, CancellationToken cancellationToken)
+    {
+        if (!NodeServiceInstanceIds.TryGetNodeServiceId(instanceId, out string? nodeServiceId))
+        {
+            return false;
+        }
+        var table = await storage.TableAsync(Table, cancellationToken).ConfigureAwait(false);
+        var entity = new TableEntity(nodeServiceId, instanceId);
+        WriteWindow(entity, window);
+        try
+        {
+            await FleetTableRetry.RunAsync(() => table.UpdateEntityAsync(entity, ETag.All, TableUpdateMode.Merge, cancellationToken), cancellationToken).ConfigureAwait(false);
+            return true;
+        }
+        catch (RequestFailedException e) when (e.Status == 404)
+        {
+            return false;
+        }
+    }
+
+    /// <summary>The window's columns; an empty start means no window (a merge cannot remove a column).</summary>
+    private static void WriteWindow(TableEntity entity, UpdateWindow? window)
+    {
+        entity["window_start"] = window?.StartText ?? "";
+        entity["window_end"] = window?.EndText ?? "";
+        entity["window_timezone"] = window?.TimeZoneId ?? "";
+    }
+
+    private static UpdateWindow? ReadWindow(TableEntity e)
+    {
+        if (e.GetString("window_start") is not { Length: > 0 } start)
+        {
+            return null;
+        }
+        try
+        {
+            return UpdateWindow.Parse(start, e.GetString("window_end"), e.GetString("window_timezone"));
+        }
+        catch (PipelineException)
+        {
+            // A zone this machine no longer knows: no window rather than no deployment.
+            return null;
+        }
+    }
+
     private static NodeServiceInstance FromEntity(TableEntity e) => new(
         e.RowKey,
         e.PartitionKey,
@@ -171,6 +219,7 @@ public sealed class NodeServiceInstanceStore(PipelineStorage storage)
         e.GetString("config_map"),
         e.GetDateTimeOffset("created") ?? DateTimeOffset.MinValue)
     {
+        DeviceWindow = ReadWindow(e),
         Status = e.GetInt32("status_version") is int version && e.GetDateTimeOffset("status_reported_at") is { } at
             ? new InstanceStatus(version, e.GetString("status_state") ?? "", e.GetBoolean("status_healthy") ?? false,
                 e.GetString("status_message") is { Length: > 0 } m ? m : null, at)
