@@ -69,8 +69,7 @@ public static class PipelineServiceCollectionExtensions
                 var limits = sp.GetRequiredService<IOptions<ApiLimitOptions>>().Value;
                 c.MaxDepth = limits.MaxQueryDepth;
                 c.MaxComplexity = limits.MaxQueryComplexity;
-            })
-            .AddValidationRule<RequestLimitsRule>());
+            }));
         return services;
     }
 

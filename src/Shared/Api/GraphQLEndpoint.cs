@@ -80,10 +80,18 @@ public sealed partial class GraphQLEndpoint(
             return;
         }
 
+        var (document, refusal) = RequestLimits.Check(request?.Query, limits.Value);
+        if (refusal is not null)
+        {
+            await WriteErrorAsync(http, StatusCodes.Status200OK, refusal.Code, refusal.Detail).ConfigureAwait(false);
+            return;
+        }
+
         var result = await executer.ExecuteAsync(new ExecutionOptions
         {
             Schema = schema,
             Query = request?.Query,
+            Document = document,
             OperationName = request?.OperationName,
             Variables = request?.Variables,
             UserContext = new ApiUserContext(caller, durable, $"{http.Request.Scheme}://{http.Request.Host}{http.Request.PathBase}"),
