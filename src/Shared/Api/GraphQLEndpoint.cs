@@ -24,8 +24,6 @@ public sealed partial class GraphQLEndpoint(
     IGraphQLTextSerializer serializer,
     ILogger<GraphQLEndpoint> logger)
 {
-    /// <summary>Queries are small; a larger body is refused unread.</summary>
-    public const long MaxRequestBytes = 1024 * 1024;
 
     public async Task HandleAsync(HttpContext http, DurableTaskClient durable)
     {
@@ -63,10 +61,13 @@ public sealed partial class GraphQLEndpoint(
             await WriteErrorAsync(http, StatusCodes.Status405MethodNotAllowed, ErrorCodes.BadInput, "Use POST with a JSON body.").ConfigureAwait(false);
             return;
         }
-        var body = await RequestBodies.ReadBoundedAsync(http.Request, MaxRequestBytes, ct).ConfigureAwait(false);
+        // Queries are small: a larger body is refused unread (by its Content-Length when it has one).
+        int maxKiB = limits.Value.MaxGraphQLRequestKiB;
+        var body = await RequestBodies.ReadBoundedAsync(http.Request, maxKiB * 1024L, ct).ConfigureAwait(false);
         if (body is null)
         {
-            await WriteErrorAsync(http, StatusCodes.Status413PayloadTooLarge, ErrorCodes.TooLarge, "The request body is over 1 MiB.").ConfigureAwait(false);
+            await WriteErrorAsync(http, StatusCodes.Status413PayloadTooLarge, ErrorCodes.TooLarge,
+                $"The request body is over {maxKiB} KiB (Pipeline:Limits:MaxGraphQLRequestKiB).").ConfigureAwait(false);
             return;
         }
         GraphQLRequest? request;

@@ -13,11 +13,17 @@ public sealed class ApiLimitOptions
 {
     public const string Section = "Pipeline:Limits";
 
+    /// <summary>
+    /// Bytes of one GraphQL request body, in KiB. The largest documented request (an import with
+    /// its env and settings) is a few KiB; a flood of aliases is refused by its size alone.
+    /// </summary>
+    public int MaxGraphQLRequestKiB { get; set; } = 128;
+
     /// <summary>Deepest field nesting of a GraphQL request (the documented queries need 5).</summary>
     public int MaxQueryDepth { get; set; } = 10;
 
-    /// <summary>GraphQL complexity (each field 1, list fields multiplied) one request may have.</summary>
-    public int MaxQueryComplexity { get; set; } = 5_000;
+    /// <summary>GraphQL complexity (each field 1, fields under lists multiplied by the analyzer's list factor) one request may have; the documented queries stay below 20,000.</summary>
+    public int MaxQueryComplexity { get; set; } = 200_000;
 
     /// <summary>Aliased fields in one GraphQL request: each alias is another resolver run.</summary>
     public int MaxAliases { get; set; } = 20;
@@ -49,6 +55,10 @@ internal sealed class ApiLimitOptionsValidator : IValidateOptions<ApiLimitOption
     public ValidateOptionsResult Validate(string? name, ApiLimitOptions o)
     {
         var failures = new List<string>();
+        if (o.MaxGraphQLRequestKiB is < 16 or > 1024)
+        {
+            failures.Add("Pipeline:Limits:MaxGraphQLRequestKiB must be 16-1024.");
+        }
         if (o.MaxQueryDepth < 5 || o.MaxAliases < 0 || o.MaxRootFields < 1 || o.MaxQueryComplexity < 50)
         {
             failures.Add("Pipeline:Limits: MaxQueryDepth must be at least 5, MaxQueryComplexity at least 50, MaxRootFields at least 1, MaxAliases not negative.");
