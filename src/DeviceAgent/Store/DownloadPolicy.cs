@@ -1,0 +1,25 @@
+namespace DeviceAgent.Store;
+
+/// <summary>
+/// How hard the downloader tries: <see cref="MaxAttempts"/> tries in a row that make no headway
+/// (a try that moves the partial on by a buffer or more starts the count again, so a link that
+/// drops every few megabytes still finishes a large blob), waiting <see cref="FirstBackoff"/>
+/// doubled after each; a connection that carries no byte for <see cref="StallTimeout"/> counts as
+/// dropped.
+/// </summary>
+internal sealed record DownloadPolicy(int MaxAttempts, TimeSpan FirstBackoff, TimeSpan StallTimeout)
+{
+    public const int BufferBytes = 64 * 1024;
+
+    /// <summary>The longest pause between tries, and the longest <c>Retry-After</c> honoured.</summary>
+    public static readonly TimeSpan MaxBackoff = TimeSpan.FromSeconds(30);
+
+    public static DownloadPolicy Default { get; } = new(6, TimeSpan.FromMilliseconds(250), TimeSpan.FromSeconds(30));
+
+    /// <summary>The pause after the <paramref name="failures"/>-th failed try in a row, give or take a fifth.</summary>
+    public TimeSpan Backoff(int failures)
+    {
+        double ms = FirstBackoff.TotalMilliseconds * Math.Pow(2, Math.Max(0, failures - 1)) * (0.8 + (0.4 * Random.Shared.NextDouble()));
+        return TimeSpan.FromMilliseconds(Math.Min(ms, MaxBackoff.TotalMilliseconds));
+    }
+}
