@@ -16,11 +16,12 @@ return which switch
     "plan" => await PlanBenchmark.RunAsync(rest),
     "fanout" => await FanOutBenchmark.RunAsync(rest),
     "limits" => await LimitsBenchmark.RunAsync(rest),
+    "agent" => await AgentResumeBenchmark.RunAsync(rest),
     _ => Usage(),
 };
 
 static int Usage()
 {
-    Console.Error.WriteLine("usage: Pipeline.Benchmarks registry|import|plan|fanout|limits [options]");
+    Console.Error.WriteLine("usage: Pipeline.Benchmarks registry|import|plan|fanout|limits|agent [options]");
     return 2;
 }

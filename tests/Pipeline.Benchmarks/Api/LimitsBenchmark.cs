@@ -12,7 +12,8 @@ namespace Pipeline.Benchmarks.Api;
 /// The API's limits as a client meets them, through LocalHost with its default limits on a fresh
 /// Azurite: how many requests one key gets served, in its burst and then per second, when it
 /// sends as fast as it can; and how long the refusal of a flood takes — a 5,000-alias GraphQL
-/// request (TOO_LARGE) and a request of a key over its rate (429) — against the answer time of
+/// request (refused by its size), a 1,000-alias one (refused from its parse) and a request of a
+/// key over its rate (429) — against the answer time of
 /// the smallest served query in the same run.
 /// </summary>
 public static class LimitsBenchmark
@@ -30,12 +31,8 @@ public static class LimitsBenchmark
         using var http = new HttpClient { BaseAddress = host.BaseUri };
         string customer = "limitsbench";
         string smallQuery = $"{{ DM_get_node_services(customer_id: \"{customer}\") {{ total }} }}";
-        var aliases = new StringBuilder("{ ");
-        for (int i = 0; i < 5000; i++)
-        {
-            aliases.Append($"a{i}: DM_get_node_services(customer_id: \"{customer}\") {{ total }} ");
-        }
-        string flood = aliases.Append('}').ToString();
+        string flood = Aliases(customer, 5000);
+        string parsedFlood = Aliases(customer, 1000);
 
         // 1. One key, as fast as it can: served until the burst is spent, then the sustained rate.
         string key = await api.CreateKeyAsync(LocalHostProcess.AdminKey, customer, "read");
@@ -68,14 +65,26 @@ public static class LimitsBenchmark
         string fresh = await api.CreateKeyAsync(LocalHostProcess.AdminKey, customer, "read");
         var small = await TimeAsync(Refusals, () => SendAsync(http, fresh, smallQuery), HttpStatusCode.OK, pause: TimeSpan.FromMilliseconds(25));
         string flooder = await api.CreateKeyAsync(LocalHostProcess.AdminKey, customer, "read");
-        var floods = await TimeAsync(Refusals, () => SendAsync(http, flooder, flood), HttpStatusCode.OK, pause: TimeSpan.FromMilliseconds(25), expectCode: "TOO_LARGE");
+        var floods = await TimeAsync(Refusals, () => SendAsync(http, flooder, flood), HttpStatusCode.RequestEntityTooLarge, pause: TimeSpan.FromMilliseconds(25), expectCode: "TOO_LARGE");
+        var parsedFloods = await TimeAsync(Refusals, () => SendAsync(http, flooder, parsedFlood), HttpStatusCode.OK, pause: TimeSpan.FromMilliseconds(25), expectCode: "TOO_LARGE");
         var limited = await TimeRefusalsAsync(Refusals, () => SendAsync(http, key, smallQuery));
         Console.WriteLine($"  answer time, ms (p50 / p99 / max), client side on loopback, {Refusals} requests each:");
         Print("smallest served query", small);
-        Print("5,000-alias flood, refused (TOO_LARGE)", floods);
+        Print($"5,000-alias flood ({flood.Length / 1024} KiB), refused by size", floods);
+        Print($"1,000-alias flood ({parsedFlood.Length / 1024} KiB), refused from its parse", parsedFloods);
         Print("key over its rate, refused (429)", limited);
-        Console.WriteLine($"RESULT refused flood p50 = {Percentile(floods, 0.5):0.00} ms, p99 = {Percentile(floods, 0.99):0.00} ms (target < {TargetRefusalMs} ms); 429 p50 = {Percentile(limited, 0.5):0.00} ms; served query p50 = {Percentile(small, 0.5):0.00} ms");
+        Console.WriteLine($"RESULT refused 5,000-alias flood p50 = {Percentile(floods, 0.5):0.00} ms, p99 = {Percentile(floods, 0.99):0.00} ms (target < {TargetRefusalMs} ms); 1,000-alias flood p50 = {Percentile(parsedFloods, 0.5):0.00} ms, p99 = {Percentile(parsedFloods, 0.99):0.00} ms; 429 p50 = {Percentile(limited, 0.5):0.00} ms; served query p50 = {Percentile(small, 0.5):0.00} ms");
         return 0;
+    }
+
+    private static string Aliases(string customer, int count)
+    {
+        var query = new StringBuilder("{ ");
+        for (int i = 0; i < count; i++)
+        {
+            query.Append($"a{i}: DM_get_node_services(customer_id: \"{customer}\") {{ total }} ");
+        }
+        return query.Append('}').ToString();
     }
 
     private static async Task<(HttpStatusCode Status, string Body)> SendAsync(HttpClient http, string key, string query)
