@@ -3,8 +3,8 @@
 # Azurite, LocalHost; then an import through the GraphQL API, with its progress, the version
 # it committed and what was stored; then what a device maker's agent does with it: register a
 # device, add an instance, read the target, download the plan's blobs into a device store and
-# check them, resume a download, ask for the delta, report status. Everything started here is
-# stopped (by PID) at the end.
+# check them, resume a download, ask for the delta, report status; and the reference device agent
+# doing all of it for a second device. Everything started here is stopped (by PID) at the end.
 set -euo pipefail
 cd "$(dirname "$0")/.."
 root=$PWD
@@ -12,9 +12,11 @@ root=$PWD
 source scripts/lib.sh
 
 scripts/setup.sh
-echo "== building LocalHost"
+echo "== building LocalHost and the reference device agent"
 dotnet build src/LocalHost/Pipeline.LocalHost.csproj --no-restore -nologo -v quiet -clp:ErrorsOnly
+dotnet build src/DeviceAgent/Pipeline.DeviceAgent.csproj --no-restore -nologo -v quiet -clp:ErrorsOnly
 localhost_dll="$root/src/LocalHost/bin/Debug/net10.0/Pipeline.LocalHost.dll"
+agent_dll="$root/src/DeviceAgent/bin/Debug/net10.0/pipeline-agent.dll"
 
 work=$(mktemp -d)
 download_pid=''
@@ -262,4 +264,20 @@ echo "  HTTP $code"
 echo "== instances of 'sample', as the platform sees them"
 graphql_data "$key" 'query($s: ID!) { DM_get_node_service_instances(node_service_id: $s) { total instances { node_service_instance_id device_id status { container_version state healthy message reported_at } } } }' \
   "$(jq -n --arg s "$node_service_id" '{s: $s}')" | jq '.DM_get_node_service_instances'
+
+# The same, done by the reference device agent for a second gateway: one round of target, plan,
+# resumable verified downloads, the version switched in place, a health check and a report.
+agent_device="demo-agent-$(head -c 4 /dev/urandom | od -An -tx1 | tr -d ' \n')"
+echo "== the reference device agent brings $agent_device (amd64) to version $version"
+graphql_data "$key" 'mutation($d: ID!) { DM_register_device(customer_id: "demo", device_id: $d, arch: "amd64") { device_key } }' \
+  "$(jq -n --arg d "$agent_device" '{d: $d}')" | jq -r '.DM_register_device.device_key' > "$work/agent.key"
+graphql_data "$key" 'mutation($s: ID!, $d: ID!) { DM_add_node_service_instance(node_service_id: $s, device_id: $d) { node_service_instance_id } }' \
+  "$(jq -n --arg s "$node_service_id" --arg d "$agent_device" '{s: $s, d: $d}')" > /dev/null
+dotnet "$agent_dll" once --api "$API" --device "$agent_device" --key-file "$work/agent.key" --store "$work/agent-store" \
+  --health-cmd 'test -f config.json -a -f lxc.env'
+current=$(readlink "$work"/agent-store/instances/*/current)
+echo "  the agent's store: current -> $current, $(find "$work/agent-store/blobs" -type f | wc -l) verified blobs"
+[[ $current == "versions/$version" ]]
+graphql_data "$key" 'query($s: ID!) { DM_get_node_service_instances(node_service_id: $s) { instances { device_id status { container_version state healthy message } } } }' \
+  "$(jq -n --arg s "$node_service_id" '{s: $s}')" | jq -c --arg d "$agent_device" '.DM_get_node_service_instances.instances[] | select(.device_id == $d)'
 echo "demo: ok"
