@@ -59,8 +59,15 @@ public sealed class AgentDiskTests : IAsyncLifetime
         Assert.False(File.Exists(agent.BlobPath(v2.Layers[0])));
         AssertFailedReport(2);
 
-        // Once there is room again, the next round finishes.
+        // Once there is room again, the next round finishes. The filler may still be writing when it
+        // is deleted (it takes the room the agent's partial gave back, byte by byte), and a deleted
+        // file's room comes back only when its handle closes: wait for that.
         disk.Unfill();
+        var deadline = DateTime.UtcNow.AddSeconds(10);
+        while (new DriveInfo(disk.Path).AvailableFreeSpace < 3 * MiB && DateTime.UtcNow < deadline)
+        {
+            await Task.Delay(50);
+        }
         var retried = await agent.OnceAsync();
         Assert.True(retried.ExitCode == 0, retried.StdErr);
         Assert.Equal("versions/2", agent.Current(Instance));
