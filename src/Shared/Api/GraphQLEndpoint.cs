@@ -34,17 +34,9 @@ public sealed partial class GraphQLEndpoint(
             await WriteErrorAsync(http, StatusCodes.Status429TooManyRequests, limited.Code, limited.Detail).ConfigureAwait(false);
             return;
         }
-        using var deadline = CancellationTokenSource.CreateLinkedTokenSource(http.RequestAborted);
-        deadline.CancelAfter(limits.Value.GraphQLTimeout);
-        try
-        {
-            await HandleCoreAsync(http, key, durable, deadline.Token).ConfigureAwait(false);
-        }
-        catch (OperationCanceledException) when (deadline.IsCancellationRequested && !http.RequestAborted.IsCancellationRequested && !http.Response.HasStarted)
-        {
-            await WriteErrorAsync(http, StatusCodes.Status503ServiceUnavailable, ErrorCodes.Internal,
-                $"The request took longer than {limits.Value.GraphQLTimeout.TotalSeconds:0} s and was stopped; try again or ask for less.").ConfigureAwait(false);
-        }
+        await HttpAnswers.WithDeadlineAsync(http, limits.Value.GraphQLTimeout, ct => HandleCoreAsync(http, key, durable, ct),
+            () => WriteErrorAsync(http, StatusCodes.Status503ServiceUnavailable, ErrorCodes.Internal,
+                $"The request took longer than {limits.Value.GraphQLTimeout.TotalSeconds:0} s and was stopped; try again or ask for less.")).ConfigureAwait(false);
     }
 
     private async Task HandleCoreAsync(HttpContext http, string? key, DurableTaskClient durable, CancellationToken ct)

@@ -11,6 +11,29 @@ namespace Pipeline.Api;
 /// </summary>
 public static class HttpAnswers
 {
+    /// <summary>
+    /// Runs <paramref name="work"/> with a deadline of <paramref name="timeout"/> linked to the
+    /// request's own cancellation. When the deadline (not the caller) stops it before anything was
+    /// answered, <paramref name="onTimeout"/> writes the answer: a request never holds a worker
+    /// longer than its route allows.
+    /// </summary>
+    public static async Task WithDeadlineAsync(HttpContext http, TimeSpan timeout, Func<CancellationToken, Task> work, Func<Task> onTimeout)
+    {
+        using var deadline = CancellationTokenSource.CreateLinkedTokenSource(http.RequestAborted);
+        deadline.CancelAfter(timeout);
+        try
+        {
+            await work(deadline.Token).ConfigureAwait(false);
+        }
+        catch (OperationCanceledException) when (deadline.IsCancellationRequested && !http.RequestAborted.IsCancellationRequested && !http.Response.HasStarted)
+        {
+            await onTimeout().ConfigureAwait(false);
+        }
+    }
+
+    /// <summary>An ISO 8601 UTC time with milliseconds, as the API shows times (<c>2026-11-30T21:32:48.776Z</c>).</summary>
+    public static string Time(DateTimeOffset time) => time.UtcDateTime.ToString("yyyy-MM-dd'T'HH:mm:ss.fff'Z'", System.Globalization.CultureInfo.InvariantCulture);
+
     public static async Task WriteJsonAsync(HttpContext http, int status, byte[] json)
     {
         http.Response.StatusCode = status;

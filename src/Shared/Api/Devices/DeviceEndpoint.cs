@@ -63,9 +63,13 @@ public sealed partial class DeviceEndpoint(DeviceApiService devices, ApiRateLimi
             await HttpAnswers.WriteErrorAsync(http, limited).ConfigureAwait(false);
             return;
         }
-        using var deadline = CancellationTokenSource.CreateLinkedTokenSource(http.RequestAborted);
-        deadline.CancelAfter(limits.Value.DeviceTimeout);
-        var ct = deadline.Token;
+        await HttpAnswers.WithDeadlineAsync(http, limits.Value.DeviceTimeout, ct => RunCoreAsync(http, handle, readBody, ct),
+            () => HttpAnswers.WriteErrorAsync(http, StatusCodes.Status503ServiceUnavailable, ErrorCodes.Internal,
+                $"The request took longer than {limits.Value.DeviceTimeout.TotalSeconds:0} s and was stopped; try again.")).ConfigureAwait(false);
+    }
+
+    private async Task RunCoreAsync(HttpContext http, Func<string, ReadOnlyMemory<byte>, CancellationToken, Task> handle, bool readBody, CancellationToken ct)
+    {
         string? key = RequestBodies.BearerKey(http.Request);
         if (string.IsNullOrEmpty(key))
         {
@@ -86,11 +90,6 @@ public sealed partial class DeviceEndpoint(DeviceApiService devices, ApiRateLimi
         catch (PipelineException e)
         {
             await HttpAnswers.WriteErrorAsync(http, e).ConfigureAwait(false);
-        }
-        catch (OperationCanceledException) when (deadline.IsCancellationRequested && !http.RequestAborted.IsCancellationRequested && !http.Response.HasStarted)
-        {
-            await HttpAnswers.WriteErrorAsync(http, StatusCodes.Status503ServiceUnavailable, ErrorCodes.Internal,
-                $"The request took longer than {limits.Value.DeviceTimeout.TotalSeconds:0} s and was stopped; try again.").ConfigureAwait(false);
         }
         catch (Exception e) when (!ct.IsCancellationRequested)
         {

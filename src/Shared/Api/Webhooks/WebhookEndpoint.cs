@@ -45,9 +45,13 @@ public sealed partial class WebhookEndpoint(WebhookStore webhooks, WebhookServic
             await HttpAnswers.WriteErrorAsync(http, limited).ConfigureAwait(false);
             return;
         }
-        using var deadline = CancellationTokenSource.CreateLinkedTokenSource(http.RequestAborted);
-        deadline.CancelAfter(limits.Value.WebhookTimeout);
-        var ct = deadline.Token;
+        await HttpAnswers.WithDeadlineAsync(http, limits.Value.WebhookTimeout, ct => HandleCoreAsync(http, provider, customerId, durable, ct),
+            () => HttpAnswers.WriteErrorAsync(http, StatusCodes.Status503ServiceUnavailable, ErrorCodes.Internal,
+                $"The delivery took longer than {limits.Value.WebhookTimeout.TotalSeconds:0} s and was stopped; the registry may retry it.")).ConfigureAwait(false);
+    }
+
+    private async Task HandleCoreAsync(HttpContext http, string provider, string customerId, DurableTaskClient durable, CancellationToken ct)
+    {
         try
         {
             if (!WebhookProviders.IsKnown(provider))
@@ -88,12 +92,7 @@ public sealed partial class WebhookEndpoint(WebhookStore webhooks, WebhookServic
         }
         catch (PipelineException e)
         {
-            await HttpAnswers.WriteErrorAsync(http, e.Code == ErrorCodes.BadInput ? StatusCodes.Status400BadRequest : HttpAnswers.StatusOf(e.Code), e.Code, e.Detail).ConfigureAwait(false);
-        }
-        catch (OperationCanceledException) when (deadline.IsCancellationRequested && !http.RequestAborted.IsCancellationRequested && !http.Response.HasStarted)
-        {
-            await HttpAnswers.WriteErrorAsync(http, StatusCodes.Status503ServiceUnavailable, ErrorCodes.Internal,
-                $"The delivery took longer than {limits.Value.WebhookTimeout.TotalSeconds:0} s and was stopped; the registry may retry it.").ConfigureAwait(false);
+            await HttpAnswers.WriteErrorAsync(http, e).ConfigureAwait(false);
         }
         catch (Exception e) when (!ct.IsCancellationRequested)
         {

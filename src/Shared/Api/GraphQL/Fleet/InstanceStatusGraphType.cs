@@ -1,4 +1,3 @@
-using System.Globalization;
 using GraphQL.Types;
 using Pipeline.Fleet.Instances;
 
@@ -14,6 +13,6 @@ public sealed class InstanceStatusGraphType : ObjectGraphType<InstanceStatus>
         Field<NonNullGraphType<StringGraphType>>("state").Resolve(c => c.Source.State);
         Field<NonNullGraphType<BooleanGraphType>>("healthy").Resolve(c => c.Source.Healthy);
         Field<StringGraphType>("message").Resolve(c => c.Source.Message);
-        Field<NonNullGraphType<StringGraphType>>("reported_at").Resolve(c => c.Source.ReportedAt.UtcDateTime.ToString("yyyy-MM-dd'T'HH:mm:ss.fff'Z'", CultureInfo.InvariantCulture));
+        Field<NonNullGraphType<StringGraphType>>("reported_at").Resolve(c => HttpAnswers.Time(c.Source.ReportedAt));
     }
 }

@@ -1,4 +1,3 @@
-using System.Globalization;
 using GraphQL;
 using GraphQL.Types;
 using Microsoft.Extensions.DependencyInjection;
@@ -43,7 +42,7 @@ public sealed class WebhookDeliveryGraphType : ObjectGraphType<WebhookDelivery>
     public WebhookDeliveryGraphType()
     {
         Name = "WebhookDelivery";
-        Field<NonNullGraphType<StringGraphType>>("received_at").Resolve(c => c.Source.ReceivedAt.UtcDateTime.ToString("yyyy-MM-dd'T'HH:mm:ss.fff'Z'", CultureInfo.InvariantCulture));
+        Field<NonNullGraphType<StringGraphType>>("received_at").Resolve(c => HttpAnswers.Time(c.Source.ReceivedAt));
         Field<StringGraphType>("delivery_id").Resolve(c => c.Source.DeliveryId);
         Field<NonNullGraphType<StringGraphType>>("outcome").Description("imports_started | no_match | not_a_push | replay_ignored | stale_refused").Resolve(c => c.Source.Outcome);
         Field<NonNullGraphType<StringGraphType>>("message").Resolve(c => c.Source.Message);
