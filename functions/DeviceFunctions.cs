@@ -1,6 +1,7 @@
 using Microsoft.AspNetCore.Http;
 using Microsoft.AspNetCore.Mvc;
 using Microsoft.Azure.Functions.Worker;
+using Microsoft.DurableTask.Client;
 using Pipeline.Api.Devices;
 
 namespace Pipeline.Functions;
@@ -18,9 +19,10 @@ public sealed class DeviceFunctions(DeviceEndpoint devices)
 
     [Function("device_status")]
     public async Task<IActionResult> Status(
-        [HttpTrigger(AuthorizationLevel.Anonymous, "post", Route = DeviceRoutes.Status)] HttpRequest request, string deviceId, string instanceId)
+        [HttpTrigger(AuthorizationLevel.Anonymous, "post", Route = DeviceRoutes.Status)] HttpRequest request, string deviceId, string instanceId,
+        [DurableClient] DurableTaskClient durable)
     {
-        await devices.HandleStatusAsync(request.HttpContext, deviceId, instanceId);
+        await devices.HandleStatusAsync(request.HttpContext, deviceId, instanceId, durable);
         return new EmptyResult();
     }
 

@@ -4,6 +4,7 @@ using Microsoft.DurableTask.Client;
 using Microsoft.Extensions.DependencyInjection;
 using Pipeline.Deployments;
 using Pipeline.Imports;
+using Pipeline.Rollouts;
 
 namespace Pipeline.Functions;
 
@@ -56,6 +57,30 @@ public static class DurableFunctions
     [Function(nameof(StartFanOutActivity))]
     public static Task<bool> StartFanOut([ActivityTrigger] StartFanOutInput input, [DurableClient] DurableTaskClient durable) =>
         StartFanOutActivity.StartAsync(durable, input);
+
+    [Function(nameof(RolloutOrchestrator))]
+    public static Task<string> RunRolloutOrchestrator([OrchestrationTrigger] TaskOrchestrationContext context) =>
+        new RolloutOrchestrator().RunAsync(context, context.GetInput<RolloutInput>()!);
+
+    [Function(nameof(StartRolloutActivity))]
+    public static Task<bool> StartRollout([ActivityTrigger] RolloutInput input, [DurableClient] DurableTaskClient durable) =>
+        StartRolloutActivity.StartAsync(durable, input);
+
+    [Function(nameof(BeginRolloutActivity))]
+    public static Task<RolloutStep> BeginRollout([ActivityTrigger] RolloutInput input, FunctionContext fc) =>
+        Activity<BeginRolloutActivity>(fc).RunAsync(Context(nameof(BeginRolloutActivity), fc), input);
+
+    [Function(nameof(StartWaveActivity))]
+    public static Task<RolloutStep> StartWave([ActivityTrigger] RolloutInput input, FunctionContext fc) =>
+        Activity<StartWaveActivity>(fc).RunAsync(Context(nameof(StartWaveActivity), fc), input);
+
+    [Function(nameof(EvaluateWaveActivity))]
+    public static Task<WaveVerdict> EvaluateWave([ActivityTrigger] RolloutInput input, FunctionContext fc) =>
+        Activity<EvaluateWaveActivity>(fc).RunAsync(Context(nameof(EvaluateWaveActivity), fc), input);
+
+    [Function(nameof(EndRolloutActivity))]
+    public static Task<bool> EndRollout([ActivityTrigger] EndRolloutInput input, FunctionContext fc) =>
+        Activity<EndRolloutActivity>(fc).RunAsync(Context(nameof(EndRolloutActivity), fc), input);
 
     private static T Activity<T>(FunctionContext fc) where T : class =>
         ActivatorUtilities.GetServiceOrCreateInstance<T>(fc.InstanceServices);

@@ -18,8 +18,8 @@ public static class ApiRoutes
             endpoint.HandleAsync(http, durable));
         app.MapPost("/api/" + DeviceRoutes.Plan, (HttpContext http, string deviceId, string instanceId, [FromServices] DeviceEndpoint endpoint) =>
             endpoint.HandlePlanAsync(http, deviceId, instanceId));
-        app.MapPost("/api/" + DeviceRoutes.Status, (HttpContext http, string deviceId, string instanceId, [FromServices] DeviceEndpoint endpoint) =>
-            endpoint.HandleStatusAsync(http, deviceId, instanceId));
+        app.MapPost("/api/" + DeviceRoutes.Status, (HttpContext http, string deviceId, string instanceId, [FromServices] DeviceEndpoint endpoint, [FromServices] DurableTaskClient durable) =>
+            endpoint.HandleStatusAsync(http, deviceId, instanceId, durable));
         app.MapGet("/api/" + DeviceRoutes.Target, (HttpContext http, string deviceId, [FromServices] DeviceEndpoint endpoint) =>
             endpoint.HandleTargetAsync(http, deviceId));
         app.MapPost("/api/webhooks/{provider}/{customerId}", (HttpContext http, string provider, string customerId, [FromServices] WebhookEndpoint endpoint, [FromServices] DurableTaskClient durable) =>

@@ -12,6 +12,7 @@ using Pipeline.Api.Limits;
 using Pipeline.Fleet;
 using Pipeline.Imports;
 using Pipeline.Registry;
+using Pipeline.Rollouts;
 using Pipeline.Snapshots;
 using Pipeline.Secrets;
 using Pipeline.Storage;
@@ -52,6 +53,9 @@ public static class PipelineServiceCollectionExtensions
         services.AddSingleton<DeviceApiService>();
         services.AddSingleton<DeviceEndpoint>();
         services.AddPipelineDeployments();
+        services.AddSingleton<RolloutStore>();
+        services.AddSingleton<RolloutSteps>();
+        services.AddSingleton<RolloutService>();
         services.AddSingleton<WebhookStore>();
         services.AddSingleton<WebhookDeliveryStore>();
         services.AddSingleton<WebhookImportClaims>();
@@ -77,7 +81,7 @@ public static class PipelineServiceCollectionExtensions
     /// The orchestrators of the pipeline. Each is served by LocalHost's worker and, under the same
     /// name, by a one-line function of the Functions app (a test holds the two lists together).
     /// </summary>
-    public static IReadOnlyList<Type> Orchestrators { get; } = [typeof(ImportOrchestrator), typeof(DeploymentFanOutOrchestrator)];
+    public static IReadOnlyList<Type> Orchestrators { get; } = [typeof(ImportOrchestrator), typeof(DeploymentFanOutOrchestrator), typeof(RolloutOrchestrator)];
 
     /// <summary>The activities of the pipeline, likewise.</summary>
     public static IReadOnlyList<Type> Activities { get; } =
@@ -91,6 +95,11 @@ public static class PipelineServiceCollectionExtensions
         typeof(ReleaseImportLockActivity),
         typeof(FanOutPageActivity),
         typeof(StartFanOutActivity),
+        typeof(StartRolloutActivity),
+        typeof(BeginRolloutActivity),
+        typeof(StartWaveActivity),
+        typeof(EvaluateWaveActivity),
+        typeof(EndRolloutActivity),
     ];
 
     /// <summary>The orchestrations and activities of the pipeline, for a DurableTask worker.</summary>

@@ -1,3 +1,4 @@
+using Pipeline.Fleet;
 using Pipeline.Fleet.Devices;
 using Pipeline.Fleet.Instances;
 
@@ -26,9 +27,12 @@ public enum DeploymentAction
 /// </summary>
 public sealed record DeploymentDecision(DeploymentAction Action, int? Version, int SendNumber, DateTimeOffset? DueAt)
 {
-    public static DeploymentDecision For(NodeServiceInstance instance, DeploymentRecord? record, int? latestVersion, UpdateWindow? window, DateTimeOffset now)
+    public static DeploymentDecision For(NodeServiceInstance instance, DeploymentRecord? record, NodeService service, DateTimeOffset now) =>
+        For(instance.TargetVersion(service), record, instance.DeviceWindow, now);
+
+    /// <summary>The rule itself, for an instance whose target is <paramref name="target"/> (null: none).</summary>
+    public static DeploymentDecision For(int? target, DeploymentRecord? record, UpdateWindow? window, DateTimeOffset now)
     {
-        int? target = instance.TargetVersion(latestVersion);
         bool waiting = record?.ScheduledFor > now;
         if (target is not int version)
         {

@@ -50,7 +50,7 @@ public sealed partial class FanOutPageActivity(
         var outgoing = new List<(NodeServiceInstance Instance, DeploymentDecision Decision, OutgoingDeployment Message)>();
         var withdrawals = new List<(string, DeploymentRecord)>();
         int skipped = 0, withdrawn = 0, moved = 0;
-        var decisions = page.Select(i => (Instance: i, Record: known.GetValueOrDefault(i.InstanceId), Decision: DeploymentDecision.For(i, known.GetValueOrDefault(i.InstanceId), service.ContainerVersion, i.DeviceWindow, now))).ToList();
+        var decisions = page.Select(i => (Instance: i, Record: known.GetValueOrDefault(i.InstanceId), Decision: DeploymentDecision.For(i, known.GetValueOrDefault(i.InstanceId), service, now))).ToList();
 
         // A message still waiting for its window is withdrawn before anything replaces it. A
         // waiting message that cannot be withdrawn any more was withdrawn by an earlier attempt

@@ -3,4 +3,5 @@ using System.Text.Json.Serialization;
 namespace Pipeline.Fleet;
 
 [JsonSerializable(typeof(NodeServiceNetwork))]
+[JsonSerializable(typeof(Rollout.RolloutPolicy))]
 internal sealed partial class FleetJsonContext : JsonSerializerContext;

@@ -1,6 +1,7 @@
 using System.Text.Json;
 using Azure;
 using Azure.Data.Tables;
+using Pipeline.Fleet.Rollout;
 using Pipeline.Storage;
 
 namespace Pipeline.Fleet;
@@ -52,7 +53,16 @@ public sealed class NodeServiceStore(PipelineStorage storage)
             ["container_image"] = service.ContainerImage,
             ["architectures"] = string.Join(',', service.Architectures),
             ["network"] = JsonSerializer.Serialize(service.Network, FleetJsonContext.Default.NodeServiceNetwork),
+            ["rollout_policy"] = JsonSerializer.Serialize(service.Policy, FleetJsonContext.Default.RolloutPolicy),
         };
+        if (service.Rollout is { } rollout)
+        {
+            entity["base_version"] = rollout.BaseVersion ?? 0;
+            entity["rolling_version"] = rollout.RollingVersion ?? 0;
+            entity["rolling_wave"] = rollout.RollingWave;
+            entity["rolling_waves"] = rollout.RollingWaves;
+            entity["rolled_back"] = string.Join(',', rollout.RolledBack);
+        }
         try
         {
             if (etag == default)
@@ -95,5 +105,42 @@ public sealed class NodeServiceStore(PipelineStorage storage)
         Network = e.GetString("network") is { Length: > 0 } json
             ? JsonSerializer.Deserialize(json, FleetJsonContext.Default.NodeServiceNetwork) ?? NodeServiceNetwork.None
             : NodeServiceNetwork.None,
+        Policy = e.GetString("rollout_policy") is { Length: > 0 } policy
+            ? JsonSerializer.Deserialize(policy, FleetJsonContext.Default.RolloutPolicy) ?? RolloutPolicy.Default
+            : RolloutPolicy.Default,
+        Rollout = e.GetInt32("base_version") is int baseVersion
+            ? new RolloutPointer(
+                baseVersion == 0 ? null : baseVersion,
+                e.GetInt32("rolling_version") is int r and > 0 ? r : null,
+                e.GetInt32("rolling_wave") ?? -1,
+                e.GetInt32("rolling_waves") ?? 0,
+                (e.GetString("rolled_back") ?? "").Split(',', StringSplitOptions.RemoveEmptyEntries).Select(v => int.Parse(v, System.Globalization.CultureInfo.InvariantCulture)).ToList())
+            : null,
     };
+
+    /// <summary>
+    /// Reads the service, applies <paramref name="change"/> and writes it under the row's ETag,
+    /// again on a lost race; <paramref name="change"/> returns null to write nothing. Returns the
+    /// service as written (or as found, when nothing was written); null when there is none.
+    /// </summary>
+    public async Task<NodeService?> UpdateAsync(string customerId, string nodeServiceId, Func<NodeService, NodeService?> change, CancellationToken cancellationToken)
+    {
+        for (int attempt = 0; attempt < 20; attempt++)
+        {
+            var (service, etag) = await GetAsync(customerId, nodeServiceId, cancellationToken).ConfigureAwait(false);
+            if (service is null)
+            {
+                return null;
+            }
+            if (change(service) is not { } changed)
+            {
+                return service;
+            }
+            if (await TrySaveAsync(changed, etag, cancellationToken).ConfigureAwait(false))
+            {
+                return changed;
+            }
+        }
+        throw new PipelineException(ErrorCodes.Conflict, "The node service changed too often meanwhile; try again.");
+    }
 }

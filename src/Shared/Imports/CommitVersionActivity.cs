@@ -1,6 +1,7 @@
 using Microsoft.DurableTask;
 using Microsoft.Extensions.Logging;
 using Pipeline.Fleet;
+using Pipeline.Fleet.Rollout;
 using Pipeline.Oci;
 using Pipeline.Snapshots;
 
@@ -14,7 +15,8 @@ public sealed record CommitVersionInput(
     IReadOnlyList<ResolvedArch> Architectures,
     ServiceSettings Settings,
     NodeServiceNetwork? Network,
-    long BytesFetched);
+    long BytesFetched,
+    RolloutPolicy? Policy = null);
 
 /// <summary>
 /// Step 3 of an import: commit the snapshot as the node service's next immutable version, or
@@ -61,6 +63,11 @@ public sealed partial class CommitVersionActivity(
             if (latest > 0 && await versions.GetAsync(input.NodeServiceId, latest, ct).ConfigureAwait(false) is { } current
                 && SnapshotRecordStore.Fingerprint(current) == fingerprint)
             {
+                if (input.Policy is { } policy && policy != service!.Policy)
+                {
+                    // Nothing new to roll out, but the policy given is kept for the next version.
+                    await services.UpdateAsync(input.CustomerId, input.NodeServiceId, s => s with { Policy = policy }, ct).ConfigureAwait(false);
+                }
                 await imports.CompleteAsync(input.ImportId, latest, warnings.Distinct().ToList(), input.BytesFetched, ct).ConfigureAwait(false);
                 LogUnchanged(logger, input.ImportId, latest);
                 return latest;
@@ -74,11 +81,11 @@ public sealed partial class CommitVersionActivity(
                 if (taken?.ImportId != input.ImportId)
                 {
                     // Another import took this number and has not moved the pointer yet: bump past it.
-                    await AdvanceAsync(input, service, etag, next, archs, taken?.Network ?? network, ct).ConfigureAwait(false);
+                    await AdvanceAsync(input, service, etag, next, archs, taken?.Network ?? network, null, ct).ConfigureAwait(false);
                     continue;
                 }
             }
-            if (!await AdvanceAsync(input, service, etag, next, archs, network, ct).ConfigureAwait(false))
+            if (!await AdvanceAsync(input, service, etag, next, archs, network, input.Policy, ct).ConfigureAwait(false))
             {
                 continue;
             }
@@ -101,12 +108,24 @@ public sealed partial class CommitVersionActivity(
         return descriptor;
     }
 
-    private Task<bool> AdvanceAsync(CommitVersionInput input, NodeService? service, Azure.ETag etag, int version, IReadOnlyList<ArchSnapshot> archs, NodeServiceNetwork network, CancellationToken ct)
+    /// <summary>
+    /// Makes <paramref name="version"/> the node service's newest and its rolling version. Until
+    /// its rollout starts a wave, latest-followers keep the base version; with a one-wave policy
+    /// everyone is admitted at once (the rollout still monitors them).
+    /// </summary>
+    private Task<bool> AdvanceAsync(CommitVersionInput input, NodeService? service, Azure.ETag etag, int version, IReadOnlyList<ArchSnapshot> archs, NodeServiceNetwork network, RolloutPolicy? policy, CancellationToken ct)
     {
         if (service?.ContainerVersion >= version)
         {
             return Task.FromResult(true);
         }
+        policy ??= service?.Policy ?? RolloutPolicy.Default;
+        var pointer = (service?.RolloutOrSettled ?? RolloutPointer.Settled(null)) with
+        {
+            RollingVersion = version,
+            RollingWave = policy.Waves.Count == 1 ? 0 : -1,
+            RollingWaves = policy.Waves.Count,
+        };
         var updated = new NodeService(
             input.CustomerId,
             input.NodeServiceId,
@@ -116,6 +135,8 @@ public sealed partial class CommitVersionActivity(
             archs.Select(a => a.Arch).ToList())
         {
             Network = network,
+            Policy = policy,
+            Rollout = pointer,
         };
         return services.TrySaveAsync(updated, etag, ct);
     }

@@ -1,4 +1,5 @@
 using Pipeline.Fleet;
+using Pipeline.Fleet.Rollout;
 using Pipeline.Snapshots;
 using Pipeline.Oci;
 
@@ -21,7 +22,8 @@ public sealed record ImportRequest(
     string Name,
     IReadOnlyList<ImportSource> Sources,
     ServiceSettings Settings,
-    NodeServiceNetwork? Network);
+    NodeServiceNetwork? Network,
+    RolloutPolicy? Policy = null);
 
 /// <summary>Output of <see cref="ImportOrchestrator"/>: the version, or the error the import failed with.</summary>
 public sealed record ImportOutcome(int? ContainerVersion, string? ErrorCode, string? ErrorMessage);

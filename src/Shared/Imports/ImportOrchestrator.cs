@@ -1,6 +1,6 @@
 using Microsoft.DurableTask;
 using Microsoft.Extensions.Logging;
-using Pipeline.Deployments;
+using Pipeline.Rollouts;
 using Pipeline.Oci;
 
 namespace Pipeline.Imports;
@@ -60,22 +60,20 @@ public sealed class ImportOrchestrator : TaskOrchestrator<ImportRequest, ImportO
                 context.CallActivityAsync<SnapshotBlobsResult>(nameof(SnapshotBlobsActivity), new SnapshotBlobsInput(input.ImportId, input.CustomerId, group), Retry)));
 
             int version = await context.CallActivityAsync<int>(nameof(CommitVersionActivity),
-                new CommitVersionInput(input.ImportId, input.CustomerId, input.NodeServiceId, input.Name, resolved, input.Settings, input.Network, copied.Sum(c => c.BytesFetched)), Retry);
+                new CommitVersionInput(input.ImportId, input.CustomerId, input.NodeServiceId, input.Name, resolved, input.Settings, input.Network, copied.Sum(c => c.BytesFetched), input.Policy), Retry);
 
-            // The version is committed: the next import of this service may start, and the fleet
-            // is told by a fan-out of its own (this orchestration does not wait on a fleet). A
-            // fan-out that fails to start does not fail the import; the next change of the
-            // service or its instances sends what it missed.
+            // The version is committed: the next import of this service may start, and the version
+            // rolls out under an orchestration of its own (this one does not wait on a fleet). A
+            // rollout that fails to start does not fail the import; the next version supersedes it.
             locked = false;
             await context.CallActivityAsync<bool>(nameof(ReleaseImportLockActivity), lockInput, Retry);
             try
             {
-                await context.CallActivityAsync<bool>(nameof(StartFanOutActivity), new StartFanOutInput(FanOutInstanceId(input.ImportId),
-                    new FanOutRequest(input.NodeServiceId, input.CustomerId, DeploymentTriggers.VersionCommitted)), Retry);
+                await context.CallActivityAsync<bool>(nameof(StartRolloutActivity), new RolloutInput(input.NodeServiceId, input.CustomerId, version), Retry);
             }
             catch (TaskFailedException e)
             {
-                log.LogWarning("Import {ImportId}: the fan-out of version {Version} did not start: {Reason}", input.ImportId, version, e.Message);
+                log.LogWarning("Import {ImportId}: the rollout of version {Version} did not start: {Reason}", input.ImportId, version, e.Message);
             }
             return new ImportOutcome(version, null, null);
         }
@@ -93,9 +91,6 @@ public sealed class ImportOrchestrator : TaskOrchestrator<ImportRequest, ImportO
             }
         }
     }
-
-    /// <summary>The fan-out a committed import starts: one per import, so a replay finds the same one.</summary>
-    public static string FanOutInstanceId(string importId) => "fanout-" + importId;
 
     private static async Task<ImportOutcome> FailAsync(TaskOrchestrationContext context, ImportRequest input, string code, string message)
     {

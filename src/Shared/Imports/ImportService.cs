@@ -24,7 +24,7 @@ public sealed class ImportService(ImportStore imports, SnapshotRecordStore versi
                 : null;
             sources.Add(new ImportSource(s.Arch, s.ImageReference, reference));
         }
-        return await ScheduleAsync(new ImportRequest(Ids.NewImportId(), customerId, nodeServiceId, spec.Name, sources, spec.Settings, spec.Network), durable, cancellationToken).ConfigureAwait(false);
+        return await ScheduleAsync(new ImportRequest(Ids.NewImportId(), customerId, nodeServiceId, spec.Name, sources, spec.Settings, spec.Network, spec.Policy), durable, cancellationToken).ConfigureAwait(false);
     }
 
     /// <summary>

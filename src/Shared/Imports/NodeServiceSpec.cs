@@ -1,4 +1,5 @@
 using Pipeline.Fleet;
+using Pipeline.Fleet.Rollout;
 using Pipeline.Snapshots;
 
 namespace Pipeline.Imports;
@@ -13,4 +14,5 @@ public sealed record ImageSourceSpec(string Arch, string ImageReference, string?
 /// A validated <c>NodeServiceInput</c>. <see cref="Network"/> is null when the input named no
 /// networking field: the service keeps (or starts with) what it has.
 /// </summary>
-public sealed record NodeServiceSpec(string Name, IReadOnlyList<ImageSourceSpec> Sources, ServiceSettings Settings, NodeServiceNetwork? Network);
+/// <see cref="Policy"/> is null when the input gave no <c>rollout_policy</c>: the service keeps its own.
+public sealed record NodeServiceSpec(string Name, IReadOnlyList<ImageSourceSpec> Sources, ServiceSettings Settings, NodeServiceNetwork? Network, RolloutPolicy? Policy = null);

@@ -10,6 +10,7 @@ using Pipeline.Fleet.Devices;
 using Pipeline.Fleet.Instances;
 using Pipeline.Fleet.Rollout;
 using Pipeline.Imports;
+using Pipeline.Rollouts;
 using Pipeline.Tests.Api;
 using Pipeline.Tests.Fixtures;
 using Pipeline.Tests.Fleet;
@@ -139,7 +140,7 @@ public sealed partial class FanOutBenchmark : IDisposable
         var (host0, azurite0, loop0) = (CpuSeconds(_host.Pid), CpuSeconds(_azurite.Pid), MainThreadCpuSeconds(_azurite.Pid));
 
         string importId = (await _api.ImportAsync(_key, Customer, Input(name, "2"))).Ok().GetProperty("DM_import_node_service").Str("import_id");
-        var history = new History(ImportOrchestrator.FanOutInstanceId(importId));
+        var history = new History(RolloutOrchestrator.FanOutIdFor(service!.NodeServiceId, 2, "wave0"));
         var samples = await FollowQueueAsync(instances, history);
         var (last, recorded) = await WaitForRecordsAsync(service!.NodeServiceId, seeded);
         var (hostCpu, azuriteCpu, loopCpu) = (CpuSeconds(_host.Pid) - host0, CpuSeconds(_azurite.Pid) - azurite0, MainThreadCpuSeconds(_azurite.Pid) - loop0);

@@ -22,7 +22,7 @@ public sealed class DeploymentDecisionTests
     [Fact]
     public void For_NeverSent_SendsLatestAsFirstMessage()
     {
-        var d = DeploymentDecision.For(Instance(VersionTargetSelector.Latest), null, 3, null, Now);
+        var d = DeploymentDecision.For(Instance(VersionTargetSelector.Latest).Selector.Resolve(3), null, null, Now);
 
         Assert.Equal(new DeploymentDecision(DeploymentAction.Send, 3, 1, null), d);
         Assert.Equal("ns_a.0123456789abcdef0123:3", DeploymentMessage.IdFor("ns_a.0123456789abcdef0123", 3, d.SendNumber));
@@ -31,7 +31,7 @@ public sealed class DeploymentDecisionTests
     [Fact]
     public void For_AlreadySentThatVersion_Skips()
     {
-        var d = DeploymentDecision.For(Instance(VersionTargetSelector.Latest), Sent(3), 3, null, Now);
+        var d = DeploymentDecision.For(Instance(VersionTargetSelector.Latest).Selector.Resolve(3), Sent(3), null, Now);
 
         Assert.Equal(DeploymentAction.Skip, d.Action);
     }
@@ -39,8 +39,8 @@ public sealed class DeploymentDecisionTests
     [Fact]
     public void For_Disabled_SkipsOrWithdrawsAWaitingMessage()
     {
-        Assert.Equal(DeploymentAction.Skip, DeploymentDecision.For(Instance(VersionTargetSelector.Disabled), Sent(3), 3, null, Now).Action);
-        Assert.Equal(DeploymentAction.Withdraw, DeploymentDecision.For(Instance(VersionTargetSelector.Disabled), Sent(3, NextTwoAm), 3, Night, Now).Action);
+        Assert.Equal(DeploymentAction.Skip, DeploymentDecision.For(Instance(VersionTargetSelector.Disabled).Selector.Resolve(3), Sent(3), null, Now).Action);
+        Assert.Equal(DeploymentAction.Withdraw, DeploymentDecision.For(Instance(VersionTargetSelector.Disabled).Selector.Resolve(3), Sent(3, NextTwoAm), Night, Now).Action);
     }
 
     [Fact]
@@ -48,7 +48,7 @@ public sealed class DeploymentDecisionTests
     {
         var record = Sent(3, null, (2, 1), (3, 1));
 
-        var d = DeploymentDecision.For(Instance(VersionTargetSelector.Pinned(2)), record, 3, null, Now);
+        var d = DeploymentDecision.For(Instance(VersionTargetSelector.Pinned(2)).Selector.Resolve(3), record, null, Now);
 
         Assert.Equal(new DeploymentDecision(DeploymentAction.Send, 2, 2, null), d);
         Assert.Equal("i:2:2", DeploymentMessage.IdFor("i", 2, d.SendNumber));
@@ -57,8 +57,8 @@ public sealed class DeploymentDecisionTests
     [Fact]
     public void For_DeviceOutsideItsWindow_DueAtTheWindowsNextStart_InsideItNow()
     {
-        var outside = DeploymentDecision.For(Instance(VersionTargetSelector.Latest), null, 3, Night, Now);
-        var inside = DeploymentDecision.For(Instance(VersionTargetSelector.Latest), null, 3, Night, NextTwoAm.AddMinutes(30));
+        var outside = DeploymentDecision.For(Instance(VersionTargetSelector.Latest).Selector.Resolve(3), null, Night, Now);
+        var inside = DeploymentDecision.For(Instance(VersionTargetSelector.Latest).Selector.Resolve(3), null, Night, NextTwoAm.AddMinutes(30));
 
         Assert.Equal(NextTwoAm, outside.DueAt);
         Assert.Null(inside.DueAt);
@@ -69,9 +69,9 @@ public sealed class DeploymentDecisionTests
     {
         var evening = UpdateWindow.Parse("20:00", "22:00", "UTC");
 
-        var moved = DeploymentDecision.For(Instance(VersionTargetSelector.Latest), Sent(3, NextTwoAm), 3, evening, Now);
-        var cleared = DeploymentDecision.For(Instance(VersionTargetSelector.Latest), Sent(3, NextTwoAm), 3, null, Now);
-        var unchanged = DeploymentDecision.For(Instance(VersionTargetSelector.Latest), Sent(3, NextTwoAm), 3, Night, Now);
+        var moved = DeploymentDecision.For(Instance(VersionTargetSelector.Latest).Selector.Resolve(3), Sent(3, NextTwoAm), evening, Now);
+        var cleared = DeploymentDecision.For(Instance(VersionTargetSelector.Latest).Selector.Resolve(3), Sent(3, NextTwoAm), null, Now);
+        var unchanged = DeploymentDecision.For(Instance(VersionTargetSelector.Latest).Selector.Resolve(3), Sent(3, NextTwoAm), Night, Now);
 
         Assert.Equal(new DeploymentDecision(DeploymentAction.Move, 3, 2, new DateTimeOffset(2030, 3, 4, 20, 0, 0, TimeSpan.Zero)), moved);
         Assert.Equal(new DeploymentDecision(DeploymentAction.Move, 3, 2, null), cleared);
@@ -83,7 +83,7 @@ public sealed class DeploymentDecisionTests
     {
         var record = Sent(3, Now.AddHours(-1));
 
-        Assert.Equal(DeploymentAction.Skip, DeploymentDecision.For(Instance(VersionTargetSelector.Latest), record, 3, UpdateWindow.Parse("20:00", "22:00", "UTC"), Now).Action);
+        Assert.Equal(DeploymentAction.Skip, DeploymentDecision.For(Instance(VersionTargetSelector.Latest).Selector.Resolve(3), record, UpdateWindow.Parse("20:00", "22:00", "UTC"), Now).Action);
     }
 
     [Fact]

@@ -163,7 +163,7 @@ public sealed class DeploymentFanOutRestartTests : IAsyncLifetime
         }
         // Both orchestrations ended: the import does not wait on the fleet, and the fan-out finished.
         var instances = new Azure.Data.Tables.TableClient(_azurite.ConnectionString, taskHub + "Instances");
-        foreach (string id in new[] { importId, "fanout-" + importId })
+        foreach (string id in new[] { importId, Pipeline.Rollouts.RolloutOrchestrator.FanOutIdFor(fleet.NodeServiceId, 2, "wave0") })
         {
             var deadline = DateTime.UtcNow.AddSeconds(30);
             string? status;

@@ -30,7 +30,7 @@ public sealed class DeviceApiService(
         var (instance, service) = await OpenAsync(deviceId, instanceId, key, cancellationToken).ConfigureAwait(false);
         var network = PlanNetworkOf(service.Network, instance);
         var configMap = instance.ConfigMapJson is { } json ? JsonDocument.Parse(json).RootElement.Clone() : (JsonElement?)null;
-        if (instance.TargetVersion(service.ContainerVersion) is not int version)
+        if (instance.TargetVersion(service) is not int version)
         {
             // Disabled: the device runs nothing of this node service and downloads nothing.
             return new PlanResponse(null, instance.Arch, null, null, [], null, null, network, configMap, [], 0, 0, null);
@@ -60,21 +60,50 @@ public sealed class DeviceApiService(
 
     /// <summary>
     /// Records a device's report on one of its instances. A version the node service does not
-    /// have is <c>BAD_INPUT</c>; nothing is stored then.
+    /// have is <c>BAD_INPUT</c>; nothing is stored then. When the report is the first to say how
+    /// the instance fares with the version rolling out to it (<see cref="RolloutResult.Next"/>),
+    /// its result is recorded too and the answer names the rollout to wake.
     /// </summary>
-    public async Task<InstanceStatus> ReportAsync(string deviceId, string instanceId, string? key, StatusReport report, CancellationToken cancellationToken)
+    public async Task<StatusOutcome> ReportAsync(string deviceId, string instanceId, string? key, StatusReport report, CancellationToken cancellationToken)
     {
-        var (instance, _) = await OpenAsync(deviceId, instanceId, key, cancellationToken).ConfigureAwait(false);
+        var (instance, service) = await OpenAsync(deviceId, instanceId, key, cancellationToken).ConfigureAwait(false);
         if (await versions.GetAsync(instance.NodeServiceId, report.ContainerVersion, cancellationToken).ConfigureAwait(false) is null)
         {
             throw new PipelineException(ErrorCodes.BadInput, $"container_version: this node service has no version {report.ContainerVersion}.");
         }
         var status = new InstanceStatus(report.ContainerVersion, report.State, report.Healthy, report.Message, time.GetUtcNow());
+        string? rollout = await RecordRolloutResultAsync(instance, service, status, cancellationToken).ConfigureAwait(false);
         if (!await instances.TrySetStatusAsync(instance.NodeServiceId, instance.InstanceId, status, cancellationToken).ConfigureAwait(false))
         {
             throw new PipelineException(ErrorCodes.Forbidden, NotYours);
         }
-        return status;
+        return new StatusOutcome(status, rollout);
+    }
+
+    /// <summary>
+    /// Moves the instance's rollout result when the report is about the version rolling out to it
+    /// now; returns the rollout's orchestration id when it did. The write is conditional on the
+    /// row read, so of two reports racing only one moves the result.
+    /// </summary>
+    private async Task<string?> RecordRolloutResultAsync(NodeServiceInstance instance, NodeService service, InstanceStatus status, CancellationToken cancellationToken)
+    {
+        for (int attempt = 0; attempt < 3; attempt++)
+        {
+            var (current, etag) = await instances.GetAsync(instance.InstanceId, cancellationToken).ConfigureAwait(false);
+            if (current is null
+                || service.Rollout?.RollingVersion is not int rolling
+                || current.RolloutVersion != rolling
+                || current.TargetVersion(service) != rolling
+                || RolloutResult.Next(current.RolloutResult, rolling, status) is not { } next)
+            {
+                return null;
+            }
+            if (await instances.TrySetRolloutResultAsync(current.NodeServiceId, current.InstanceId, next, etag, cancellationToken).ConfigureAwait(false))
+            {
+                return Rollouts.RolloutOrchestrator.InstanceIdFor(current.NodeServiceId, rolling);
+            }
+        }
+        return null;
     }
 
     /// <summary>Every instance on the device and the version it should run now, ordered by instance id.</summary>
@@ -90,13 +119,13 @@ public sealed class DeviceApiService(
             .OfType<NodeServiceInstance>()
             .Where(i => i.DeviceId == device.DeviceId && i.CustomerId == device.CustomerId)
             .ToList();
-        var latest = new Dictionary<string, int?>(StringComparer.Ordinal);
+        var latest = new Dictionary<string, NodeService>(StringComparer.Ordinal);
         foreach (string serviceId in mine.Select(i => i.NodeServiceId).Distinct(StringComparer.Ordinal))
         {
             var (service, _) = await services.GetAsync(device.CustomerId, serviceId, cancellationToken).ConfigureAwait(false);
             if (service is not null)
             {
-                latest[serviceId] = service.ContainerVersion;
+                latest[serviceId] = service;
             }
         }
         return new TargetResponse(mine

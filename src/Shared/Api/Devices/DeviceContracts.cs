@@ -1,7 +1,12 @@
 using System.Text.Json;
 using System.Text.Json.Serialization;
 
+using Pipeline.Fleet.Instances;
+
 namespace Pipeline.Api.Devices;
+
+/// <summary>A recorded report, and the rollout orchestration it moved (null when it moved none).</summary>
+public sealed record StatusOutcome(InstanceStatus Status, string? RolloutInstanceId);
 
 /// <summary>
 /// The answer to <c>POST /api/devices/{device_id}/instances/{instance_id}/plan</c> (API.md

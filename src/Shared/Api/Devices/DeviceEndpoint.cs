@@ -3,7 +3,9 @@ using System.Text.Json;
 using Microsoft.AspNetCore.Http;
 using Microsoft.Extensions.Logging;
 using Microsoft.Extensions.Options;
+using Microsoft.DurableTask.Client;
 using Pipeline.Api.Limits;
+using Pipeline.Rollouts;
 using Microsoft.Net.Http.Headers;
 
 namespace Pipeline.Api.Devices;
@@ -27,11 +29,26 @@ public sealed partial class DeviceEndpoint(DeviceApiService devices, ApiRateLimi
             await HttpAnswers.WriteJsonAsync(http, StatusCodes.Status200OK, JsonSerializer.SerializeToUtf8Bytes(plan, DeviceJsonContext.Default.PlanResponse)).ConfigureAwait(false);
         });
 
-    public Task HandleStatusAsync(HttpContext http, string deviceId, string instanceId) =>
+    /// <summary>
+    /// Records the report; when it moved a rollout, the rollout is woken by an event. The event
+    /// only hastens it: a rollout that misses one reads the report at its next look.
+    /// </summary>
+    public Task HandleStatusAsync(HttpContext http, string deviceId, string instanceId, DurableTaskClient durable) =>
         RunAsync(http, deviceId, async (key, body, ct) =>
         {
             var report = DeviceRequests.ParseStatus(body);
-            await devices.ReportAsync(deviceId, instanceId, key, report, ct).ConfigureAwait(false);
+            var outcome = await devices.ReportAsync(deviceId, instanceId, key, report, ct).ConfigureAwait(false);
+            if (outcome.RolloutInstanceId is { } rollout)
+            {
+                try
+                {
+                    await durable.RaiseEventAsync(rollout, RolloutOrchestrator.StatusEvent, instanceId, ct).ConfigureAwait(false);
+                }
+                catch (Exception e) when (e is not OperationCanceledException)
+                {
+                    LogNotWoken(logger, rollout, e);
+                }
+            }
             http.Response.StatusCode = StatusCodes.Status204NoContent;
         });
 
@@ -101,6 +118,9 @@ public sealed partial class DeviceEndpoint(DeviceApiService devices, ApiRateLimi
     private static bool Matches(Microsoft.Extensions.Primitives.StringValues ifNoneMatch, string etag) =>
         EntityTagHeaderValue.TryParseList(ifNoneMatch, out var tags)
         && tags.Any(t => t.Equals(EntityTagHeaderValue.Any) || string.Equals(t.Tag.ToString(), etag, StringComparison.Ordinal));
+
+    [LoggerMessage(Level = LogLevel.Warning, Message = "Rollout {Rollout} was not woken by a report; it reads it at its next look")]
+    private static partial void LogNotWoken(ILogger logger, string rollout, Exception exception);
 
     [LoggerMessage(Level = LogLevel.Error, Message = "Unhandled error on device route {Path}")]
     private static partial void LogUnhandled(ILogger logger, PathString path, Exception exception);

@@ -2,6 +2,7 @@ using System.Globalization;
 using System.Text.RegularExpressions;
 using Pipeline.Fleet;
 using Pipeline.Fleet.Networking;
+using Pipeline.Fleet.Rollout;
 using Pipeline.Snapshots;
 using Pipeline.Imports;
 using Pipeline.Oci;
@@ -29,7 +30,8 @@ public static partial class NodeServiceInputParser
         {
             throw Bad($"{Root}.name", $"must be 1-{MaxNameLength} printable characters");
         }
-        return new NodeServiceSpec(name, ParseSources(Get(input, "image_sources")), ParseSettings(input), ParseNetwork(input));
+        var policy = Get(input, "rollout_policy") is IDictionary<string, object?> rollout ? RolloutPolicy.Parse(rollout, field: $"{Root}.rollout_policy") : null;
+        return new NodeServiceSpec(name, ParseSources(Get(input, "image_sources")), ParseSettings(input), ParseNetwork(input), policy);
     }
 
     private static List<ImageSourceSpec> ParseSources(object? value)

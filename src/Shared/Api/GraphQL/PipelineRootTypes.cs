@@ -1,6 +1,7 @@
 using GraphQL.Types;
 using Pipeline.Api.GraphQL.Fleet;
 using Pipeline.Api.GraphQL.Imports;
+using Pipeline.Api.GraphQL.Rollouts;
 using Pipeline.Api.GraphQL.Webhooks;
 
 namespace Pipeline.Api.GraphQL;
@@ -14,6 +15,7 @@ public sealed class PipelineQuery : ObjectGraphType
         ImportFields.AddQueries(this);
         FleetFields.AddQueries(this);
         WebhookFields.AddQueries(this);
+        RolloutFields.AddQueries(this);
     }
 }
 
@@ -26,5 +28,6 @@ public sealed class PipelineMutation : ObjectGraphType
         ImportFields.AddMutations(this);
         FleetFields.AddMutations(this);
         WebhookFields.AddMutations(this);
+        RolloutFields.AddMutations(this);
     }
 }

@@ -30,6 +30,16 @@ public sealed record NodeServiceInstance(
     /// <summary>The device's last report about this instance, if it made one.</summary>
     public InstanceStatus? Status { get; init; }
 
-    /// <summary>The version this instance should run when the node service's latest is <paramref name="latestVersion"/>.</summary>
-    public int? TargetVersion(int? latestVersion) => Selector.Resolve(latestVersion);
+    /// <summary>The version whose rollout counts this instance in one of its waves (latest-followers only).</summary>
+    public int? RolloutVersion { get; init; }
+
+    /// <summary>The wave of <see cref="RolloutVersion"/>'s rollout this instance belongs to.</summary>
+    public int RolloutWave { get; init; }
+
+    /// <summary>What this instance's reports made of the rollout of <see cref="RolloutResult.Version"/>, once they said something.</summary>
+    public RolloutResult? RolloutResult { get; init; }
+
+    /// <summary>The version this instance should run now: its pin, nothing when disabled, or what "latest" means for it (<see cref="NodeService.LatestFor"/>).</summary>
+    public int? TargetVersion(NodeService service) =>
+        Selector.Kind == VersionTargetKind.Latest ? service.LatestFor(this) : Selector.Resolve(null);
 }

@@ -49,6 +49,10 @@ public sealed class NodeServiceInstanceService(
             VersionTargetSelector.Latest, lan, configMapJson, time.GetUtcNow())
         {
             DeviceWindow = device.UpdateWindow,
+            // An instance added while a version rolls out joins the wave under way: it gets the
+            // new version, and its health counts like its wave's.
+            RolloutVersion = service.Rollout?.RollingVersion,
+            RolloutWave = Math.Max(0, service.Rollout?.RollingWave ?? 0),
         };
         try
         {
@@ -63,7 +67,7 @@ public sealed class NodeServiceInstanceService(
             await devices.UnlinkInstanceAsync(device.DeviceId, instanceId, CancellationToken.None).ConfigureAwait(false);
             throw;
         }
-        return new InstanceView(instance, instance.TargetVersion(service.ContainerVersion));
+        return new InstanceView(instance, instance.TargetVersion(service));
     }
 
     /// <summary>Removes an instance and frees its LAN range for the next instance.</summary>
@@ -87,18 +91,8 @@ public sealed class NodeServiceInstanceService(
     {
         var service = await FindServiceAsync(nodeServiceId, authorize, cancellationToken).ConfigureAwait(false);
         var all = await instances.ListAsync(service.NodeServiceId, cancellationToken).ConfigureAwait(false);
-        var page = all.Skip(skip).Take(take).Select(i => new InstanceView(i, i.TargetVersion(service.ContainerVersion))).ToList();
+        var page = all.Skip(skip).Take(take).Select(i => new InstanceView(i, i.TargetVersion(service))).ToList();
         return (page, all.Count);
-    }
-
-    /// <summary>
-    /// The instances of <paramref name="service"/> whose selector resolves to
-    /// <paramref name="version"/> now (what a new version fans out to).
-    /// </summary>
-    public async Task<IReadOnlyList<NodeServiceInstance>> ListTargetingAsync(NodeService service, int version, CancellationToken cancellationToken)
-    {
-        var all = await instances.ListAsync(service.NodeServiceId, cancellationToken).ConfigureAwait(false);
-        return all.Where(i => i.TargetVersion(service.ContainerVersion) == version).ToList();
     }
 
     /// <summary>

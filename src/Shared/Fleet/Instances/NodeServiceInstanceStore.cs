@@ -30,6 +30,11 @@ public sealed class NodeServiceInstanceStore(PipelineStorage storage)
             ["created"] = instance.Created,
         };
         WriteWindow(entity, instance.DeviceWindow);
+        if (instance.RolloutVersion is int rolloutVersion)
+        {
+            entity["rollout_version"] = rolloutVersion;
+            entity["rollout_wave"] = instance.RolloutWave;
+        }
         if (instance.Lan is { } lan)
         {
             entity["lan_interface_address"] = lan.InterfaceAddress;
@@ -160,6 +165,62 @@ public sealed class NodeServiceInstanceStore(PipelineStorage storage)
         }
     }
 
+    /// <summary>
+    /// Puts instances into the waves of <paramref name="version"/>'s rollout (a merge of the two
+    /// rollout columns, a hundred rows per request). An instance removed meanwhile is skipped.
+    /// </summary>
+    public async Task SetRolloutWavesAsync(string nodeServiceId, int version, IReadOnlyList<(string InstanceId, int Wave)> waves, CancellationToken cancellationToken)
+    {
+        var table = await storage.TableAsync(Table, cancellationToken).ConfigureAwait(false);
+        TableEntity Entity(string id, int wave) => new(nodeServiceId, id) { ["rollout_version"] = version, ["rollout_wave"] = wave };
+        foreach (var chunk in waves.Chunk(100))
+        {
+            try
+            {
+                await FleetTableRetry.RunAsync(() => table.SubmitTransactionAsync(
+                    chunk.Select(w => new TableTransactionAction(TableTransactionActionType.UpdateMerge, Entity(w.InstanceId, w.Wave), ETag.All)), cancellationToken), cancellationToken).ConfigureAwait(false);
+            }
+            catch (TableTransactionFailedException)
+            {
+                // One row of the batch is gone (removed meanwhile): the others one by one.
+                foreach (var (id, wave) in chunk)
+                {
+                    try
+                    {
+                        await table.UpdateEntityAsync(Entity(id, wave), ETag.All, TableUpdateMode.Merge, cancellationToken).ConfigureAwait(false);
+                    }
+                    catch (RequestFailedException e) when (e.Status == 404)
+                    {
+                    }
+                }
+            }
+        }
+    }
+
+    /// <summary>
+    /// Records what a report made of the instance's part in a rollout, if the row is unchanged
+    /// since <paramref name="etag"/>; false when another report (or a change) came first.
+    /// </summary>
+    public async Task<bool> TrySetRolloutResultAsync(string nodeServiceId, string instanceId, RolloutResult result, ETag etag, CancellationToken cancellationToken)
+    {
+        var table = await storage.TableAsync(Table, cancellationToken).ConfigureAwait(false);
+        var entity = new TableEntity(nodeServiceId, instanceId)
+        {
+            ["rollout_result_version"] = result.Version,
+            ["rollout_result_healthy"] = result.Healthy,
+            ["rollout_result_at"] = result.At,
+        };
+        try
+        {
+            await table.UpdateEntityAsync(entity, etag, TableUpdateMode.Merge, cancellationToken).ConfigureAwait(false);
+            return true;
+        }
+        catch (RequestFailedException e) when (e.Status is 404 or 412)
+        {
+            return false;
+        }
+    }
+
     /// <summary>Sets the device's window on an instance's row (null clears it); false when the instance no longer exists.</summary>
     public async Task<bool> TrySetDeviceWindowAsync(string instanceId, UpdateWindow? window, CancellationToken cancellationToken)
     {
@@ -223,6 +284,11 @@ public sealed class NodeServiceInstanceStore(PipelineStorage storage)
         Status = e.GetInt32("status_version") is int version && e.GetDateTimeOffset("status_reported_at") is { } at
             ? new InstanceStatus(version, e.GetString("status_state") ?? "", e.GetBoolean("status_healthy") ?? false,
                 e.GetString("status_message") is { Length: > 0 } m ? m : null, at)
+            : null,
+        RolloutVersion = e.GetInt32("rollout_version"),
+        RolloutWave = e.GetInt32("rollout_wave") ?? 0,
+        RolloutResult = e.GetInt32("rollout_result_version") is int resultVersion && e.GetDateTimeOffset("rollout_result_at") is { } resultAt
+            ? new RolloutResult(resultVersion, e.GetBoolean("rollout_result_healthy") ?? false, resultAt)
             : null,
     };
 }

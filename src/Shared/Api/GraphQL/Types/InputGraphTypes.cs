@@ -20,6 +20,7 @@ public sealed class NodeServiceInputGraphType : InputObjectGraphType
         Field<StringGraphType>("access_provided_subnet");
         Field<StringGraphType>("dhcp_range_template");
         Field<StringGraphType>("dhcp_range");
+        Field<Rollouts.RolloutPolicyInputGraphType>("rollout_policy");
     }
 }
 
