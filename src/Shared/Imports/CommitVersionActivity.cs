@@ -120,12 +120,7 @@ public sealed partial class CommitVersionActivity(
             return Task.FromResult(true);
         }
         policy ??= service?.Policy ?? RolloutPolicy.Default;
-        var pointer = (service?.RolloutOrSettled ?? RolloutPointer.Settled(null)) with
-        {
-            RollingVersion = version,
-            RollingWave = policy.Waves.Count == 1 ? 0 : -1,
-            RollingWaves = policy.Waves.Count,
-        };
+        var pointer = (service?.RolloutOrSettled ?? RolloutPointer.Settled(null)).Committed(version, policy);
         var updated = new NodeService(
             input.CustomerId,
             input.NodeServiceId,

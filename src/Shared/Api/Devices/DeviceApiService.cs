@@ -92,7 +92,9 @@ public sealed class DeviceApiService(
             var (current, etag) = await instances.GetAsync(instance.InstanceId, cancellationToken).ConfigureAwait(false);
             if (current is null
                 || service.Rollout?.RollingVersion is not int rolling
-                || current.RolloutVersion != rolling
+                // Admitted to the rolling version (under a one-wave policy that is at commit,
+                // possibly before the rollout wrote its waves onto the rows: the result waits there).
+                || current.Selector.Kind != Fleet.Rollout.VersionTargetKind.Latest
                 || current.TargetVersion(service) != rolling
                 || RolloutResult.Next(current.RolloutResult, rolling, status) is not { } next)
             {

@@ -16,6 +16,14 @@ public sealed record RolloutPointer(int? BaseVersion, int? RollingVersion, int R
     /// <summary>A node service whose latest is <paramref name="version"/> and nothing rolling.</summary>
     public static RolloutPointer Settled(int? version) => new(version, null, -1, 0, []);
 
+    /// <summary>
+    /// The pointer once <paramref name="version"/> is committed: it rolls, with nobody admitted
+    /// before its first wave starts, except under a one-wave policy, where everyone is admitted
+    /// at once (the rollout still watches them).
+    /// </summary>
+    public RolloutPointer Committed(int version, RolloutPolicy policy) =>
+        this with { RollingVersion = version, RollingWave = policy.Waves.Count == 1 ? 0 : -1, RollingWaves = policy.Waves.Count };
+
     /// <summary>Whether every latest-follower runs the rolling version (its last wave started).</summary>
     public bool EveryoneAdmitted => RollingVersion is not null && RollingWave >= 0 && RollingWave >= RollingWaves - 1;
 
