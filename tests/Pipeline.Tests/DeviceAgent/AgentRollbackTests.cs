@@ -44,7 +44,8 @@ public sealed class AgentRollbackTests(PipelineFixture pipeline) : IClassFixture
         var first = await agent.OnceAsync(health);
         Assert.True(first.ExitCode == 0, first.StdErr + first.StdOut);
         Assert.Equal("versions/1", agent.Current(instance));
-        Assert.Equal("completed", (await RolloutAsync(key, serviceId, 1)).Str("state"));
+        // Version 1's rollout found nobody following the latest, or this one instance healthy.
+        Assert.Equal("completed", (await WaitForRolloutAsync(key, serviceId, 1)).Str("state"));
 
         var v2Image = await TestImages.BuildAndPushAsync(pipeline.Registry.Host, repository, "2", [Image(appSeed: 51)]);
         var v2 = await ImportAsync(key, customer, v2Image.Reference, null);
