@@ -6,7 +6,7 @@ public delegate void ChunkHandler(ReadOnlySpan<byte> chunk);
 /// <summary>
 /// A write-only stream that cuts what is written into it into content-defined chunks and hands
 /// each finished chunk to a handler, so a layer can be chunked while it is copied (for example
-/// straight out of <c>TarSplit</c>). Holds at most one chunk (<see cref="ChunkSizes.Max"/>
+/// straight out of <see cref="TarSplit"/>). Holds at most one chunk (<see cref="ChunkSizes.Max"/>
 /// bytes), never the stream.
 /// </summary>
 public sealed class ChunkingStream : Stream

@@ -14,6 +14,10 @@ internal static class Casync
     public static Task MakeBlobIndexAsync(string store, string index, string blob) =>
         RunAsync("make", "--digest=sha256", $"--store={store}", index, blob);
 
+    /// <summary>The same with explicit sizes (<c>--chunk-size=MIN:AVG:MAX</c>).</summary>
+    public static Task MakeBlobIndexAsync(string store, string index, string blob, Pipeline.Chunking.ChunkSizes sizes) =>
+        RunAsync("make", "--digest=sha256", $"--chunk-size={sizes.Min}:{sizes.Avg}:{sizes.Max}", $"--store={store}", index, blob);
+
     /// <summary><c>casync extract --store=STORE INDEX OUTPUT</c>: rebuilds the blob from the index and store.</summary>
     public static Task ExtractBlobAsync(string store, string index, string output) =>
         RunAsync("extract", $"--store={store}", index, output);

@@ -37,6 +37,32 @@ public sealed class CasyncCompatibilityTests
     }
 
     [Theory]
+    [InlineData(64, 256, 1024, "random")]
+    [InlineData(64, 256, 1024, "pattern")]
+    [InlineData(1000, 4096, 5000, "random")]
+    [InlineData(4096, 4096, 65536, "random")]
+    public async Task IndexAsync_SmallSizesManyForcedCuts_IndexIsByteIdentical(int min, int avg, int max, string kind)
+    {
+        // Small sizes put thousands of min and max boundaries in a small input; a repeating
+        // pattern never matches the cut rule, so every chunk is cut at max.
+        var sizes = new ChunkSizes(min, avg, max);
+        var blob = kind == "random"
+            ? ChunkTestData.Random(300_000, seed: min)
+            : Enumerable.Range(0, 300_000).Select(i => (byte)(i % 7)).ToArray();
+        using var dir = new TempFolder();
+        File.WriteAllBytes(dir["blob"], blob);
+
+        await Casync.MakeBlobIndexAsync(dir["casync-store"], dir["casync.caibx"], dir["blob"], sizes);
+        await using (var input = File.OpenRead(dir["blob"]))
+        await using (var index = File.Create(dir["our.caibx"]))
+        {
+            await BlobIndexer.IndexAsync(input, new ChunkStore(dir["our-store"]), index, sizes);
+        }
+
+        Assert.Equal(File.ReadAllBytes(dir["casync.caibx"]), File.ReadAllBytes(dir["our.caibx"]));
+    }
+
+    [Theory]
     [MemberData(nameof(Inputs))]
     public async Task CasyncExtract_FromOurIndexAndStore_RebuildsTheBlob(string name)
     {
