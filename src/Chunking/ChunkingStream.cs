@@ -7,7 +7,9 @@ public delegate void ChunkHandler(ReadOnlySpan<byte> chunk);
 /// A write-only stream that cuts what is written into it into content-defined chunks and hands
 /// each finished chunk to a handler, so a layer can be chunked while it is copied (for example
 /// straight out of <see cref="TarSplit"/>). Holds at most one chunk (<see cref="ChunkSizes.Max"/>
-/// bytes), never the stream.
+/// bytes), never the stream. Call <see cref="Complete"/> at the end of the input: disposing
+/// alone does not emit the last chunk, so an input abandoned after an error never yields a
+/// chunk that looks final.
 /// </summary>
 public sealed class ChunkingStream : Stream
 {
