@@ -1,13 +1,14 @@
 #!/usr/bin/env bash
-# Installs what the demo and the tests need: the CNCF registry, skopeo, umoci, htpasswd, jq and
-# curl from apt, the pinned Azurite from package-lock.json, and the solution's NuGet packages.
+# Installs what the demo and the tests need: the CNCF registry, skopeo, umoci, htpasswd, jq,
+# curl and casync (the reference implementation the chunk format is tested against) from apt, the
+# pinned Azurite from package-lock.json, and the solution's NuGet packages.
 # Idempotent and quiet when everything is already present.
 set -euo pipefail
 
 repo_root="$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)"
 cd "$repo_root"
 
-apt_packages=(docker-registry skopeo umoci apache2-utils jq curl)
+apt_packages=(docker-registry skopeo umoci apache2-utils jq curl casync)
 
 missing=()
 for pkg in "${apt_packages[@]}"; do

@@ -1,4 +1,5 @@
 using Pipeline.Benchmarks.Api;
+using Pipeline.Benchmarks.Chunking;
 using Pipeline.Benchmarks.Deployments;
 using Pipeline.Benchmarks.Devices;
 using Pipeline.Benchmarks.Imports;
@@ -17,11 +18,12 @@ return which switch
     "fanout" => await FanOutBenchmark.RunAsync(rest),
     "limits" => await LimitsBenchmark.RunAsync(rest),
     "agent" => await AgentResumeBenchmark.RunAsync(rest),
+    "chunking" => await ChunkingBenchmark.RunAsync(rest),
     _ => Usage(),
 };
 
 static int Usage()
 {
-    Console.Error.WriteLine("usage: Pipeline.Benchmarks registry|import|plan|fanout|limits|agent [options]");
+    Console.Error.WriteLine("usage: Pipeline.Benchmarks registry|import|plan|fanout|limits|agent|chunking [options]");
     return 2;
 }
