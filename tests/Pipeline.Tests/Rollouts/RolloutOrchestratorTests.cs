@@ -82,7 +82,8 @@ public sealed class RolloutOrchestratorTests : IAsyncLifetime
 
         Assert.Equal(RolloutRecord.RolledBack, record.State);
         Assert.Contains("health check exited 1", record.Reason);
-        Assert.Contains("2 of 2", record.Reason);
+        // The first failure of the two already reaches 20 %; the second may or may not have come in.
+        Assert.Matches("[12] of 2 instances", record.Reason);
         Assert.Equal(0, record.CurrentWave);
         var service = await fleet.ServiceAsync();
         Assert.Equal(1, service.Rollout!.BaseVersion);
@@ -101,7 +102,6 @@ public sealed class RolloutOrchestratorTests : IAsyncLifetime
             Assert.Equal(1, sent!.Version);
             if (instance.RolloutWave == 0)
             {
-                Assert.True(fleet.Seen.ContainsKey((d.Index, 2)));
                 Assert.Equal(1, sent.SendsOf(2));
                 Assert.Equal(2, sent.SendsOf(1));
             }
