@@ -3,6 +3,7 @@ using Microsoft.DurableTask;
 using Microsoft.DurableTask.Client;
 using Microsoft.Extensions.DependencyInjection;
 using Pipeline.Deployments;
+using Pipeline.Deltas;
 using Pipeline.Imports;
 using Pipeline.Rollouts;
 
@@ -77,6 +78,10 @@ public static class DurableFunctions
     [Function(nameof(EvaluateWaveActivity))]
     public static Task<WaveVerdict> EvaluateWave([ActivityTrigger] RolloutInput input, FunctionContext fc) =>
         Activity<EvaluateWaveActivity>(fc).RunAsync(Context(nameof(EvaluateWaveActivity), fc), input);
+
+    [Function(nameof(IndexVersionActivity))]
+    public static Task<int> IndexVersion([ActivityTrigger] IndexVersionInput input, FunctionContext fc) =>
+        Activity<IndexVersionActivity>(fc).RunAsync(Context(nameof(IndexVersionActivity), fc), input);
 
     [Function(nameof(EndRolloutActivity))]
     public static Task<bool> EndRollout([ActivityTrigger] EndRolloutInput input, FunctionContext fc) =>

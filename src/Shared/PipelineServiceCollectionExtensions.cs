@@ -4,6 +4,7 @@ using Microsoft.Extensions.DependencyInjection;
 using Microsoft.Extensions.DependencyInjection.Extensions;
 using Pipeline.Api.Devices;
 using Pipeline.Api.Webhooks;
+using Pipeline.Deltas;
 using Pipeline.Deployments;
 using Pipeline.Api;
 using Pipeline.Api.Auth;
@@ -56,6 +57,9 @@ public static class PipelineServiceCollectionExtensions
         services.AddSingleton<RolloutStore>();
         services.AddSingleton<RolloutSteps>();
         services.AddSingleton<RolloutService>();
+        services.AddSingleton<LayerIndexStore>();
+        services.AddSingleton<LayerIndexer>();
+        services.AddSingleton<ChunkPlanner>();
         services.AddSingleton<WebhookStore>();
         services.AddSingleton<WebhookDeliveryStore>();
         services.AddSingleton<WebhookImportClaims>();
@@ -100,6 +104,7 @@ public static class PipelineServiceCollectionExtensions
         typeof(StartWaveActivity),
         typeof(EvaluateWaveActivity),
         typeof(EndRolloutActivity),
+        typeof(IndexVersionActivity),
     ];
 
     /// <summary>The orchestrations and activities of the pipeline, for a DurableTask worker.</summary>

@@ -1,5 +1,6 @@
 using Microsoft.DurableTask;
 using Microsoft.Extensions.Logging;
+using Pipeline.Deltas;
 using Pipeline.Rollouts;
 using Pipeline.Oci;
 
@@ -74,6 +75,16 @@ public sealed class ImportOrchestrator : TaskOrchestrator<ImportRequest, ImportO
             catch (TaskFailedException e)
             {
                 log.LogWarning("Import {ImportId}: the rollout of version {Version} did not start: {Reason}", input.ImportId, version, e.Message);
+            }
+            // Chunk indexes for deltas, after the commit (a version is usable without them: until a
+            // layer is indexed, plans offer it whole).
+            try
+            {
+                await context.CallActivityAsync<int>(nameof(IndexVersionActivity), new IndexVersionInput(input.NodeServiceId, version));
+            }
+            catch (TaskFailedException e)
+            {
+                log.LogWarning("Import {ImportId}: version {Version} was not indexed for chunk deltas: {Reason}", input.ImportId, version, e.Message);
             }
             return new ImportOutcome(version, null, null);
         }

@@ -40,9 +40,8 @@ public sealed class DownloadUrlSigner(PipelineStorage storage, IOptions<Download
         return new DownloadUrls(this, expiresOn, key);
     }
 
-    internal Uri Sign(Digest digest, DateTimeOffset expiresOn, UserDelegationKey? key)
+    internal Uri Sign(string blobName, DateTimeOffset expiresOn, UserDelegationKey? key)
     {
-        string blobName = BlobSnapshotStore.BlobName(digest);
         var sas = new BlobSasBuilder(BlobSasPermissions.Read, expiresOn)
         {
             BlobContainerName = PipelineStorage.SnapshotsContainer,
@@ -98,5 +97,8 @@ public sealed class DownloadUrls
     public DateTimeOffset ExpiresOn { get; }
 
     /// <summary>The read-only URL of the blob <paramref name="digest"/>.</summary>
-    public Uri For(Digest digest) => _signer.Sign(digest, ExpiresOn, _key);
+    public Uri For(Digest digest) => _signer.Sign(BlobSnapshotStore.BlobName(digest), ExpiresOn, _key);
+
+    /// <summary>The read-only URL of another blob of the snapshots container (a layer's chunk pack).</summary>
+    public Uri ForBlob(string blobName) => _signer.Sign(blobName, ExpiresOn, _key);
 }

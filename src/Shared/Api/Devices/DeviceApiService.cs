@@ -1,4 +1,5 @@
 using System.Text.Json;
+using Pipeline.Deltas;
 using Pipeline.Fleet;
 using Pipeline.Fleet.Devices;
 using Pipeline.Fleet.Instances;
@@ -20,13 +21,22 @@ public sealed class DeviceApiService(
     NodeServiceStore services,
     SnapshotRecordStore versions,
     DownloadUrlSigner signer,
-    TimeProvider time)
+    TimeProvider time,
+    ChunkPlanner? chunks = null)
 {
     private const string NotYours = "This key opens no such instance on this device.";
 
     /// <summary>The plan of an instance for a device that already holds <paramref name="have"/>.</summary>
-    public async Task<PlanResponse> PlanAsync(string deviceId, string instanceId, string? key, IReadOnlySet<Digest> have, CancellationToken cancellationToken)
+    public Task<PlanResponse> PlanAsync(string deviceId, string instanceId, string? key, IReadOnlySet<Digest> have, CancellationToken cancellationToken) =>
+        PlanAsync(deviceId, instanceId, key, new PlanRequest(have, AcceptChunks: false), cancellationToken);
+
+    /// <summary>
+    /// The plan, with chunk deltas for a device that accepts them: each layer it lacks that is
+    /// indexed, and cheaper as chunks than whole, carries <see cref="PlanBlob.Chunks"/>.
+    /// </summary>
+    public async Task<PlanResponse> PlanAsync(string deviceId, string instanceId, string? key, PlanRequest request, CancellationToken cancellationToken)
     {
+        var have = request.Have;
         var (instance, service) = await OpenAsync(deviceId, instanceId, key, cancellationToken).ConfigureAwait(false);
         var network = PlanNetworkOf(service.Network, instance);
         var configMap = instance.ConfigMapJson is { } json ? JsonDocument.Parse(json).RootElement.Clone() : (JsonElement?)null;
@@ -52,10 +62,25 @@ public sealed class DeviceApiService(
             urls.For(record.EnvFile.Digest).ToString(),
             network,
             configMap,
-            delta.Blobs.Select(b => new PlanBlob(b.Digest.ToString(), b.Size, b.MediaType, urls.For(b.Digest).ToString())).ToList(),
+            await BlobsAsync(delta.Blobs, arch, request, urls, cancellationToken).ConfigureAwait(false),
             delta.BytesTotal,
             delta.BytesToDownload,
             urls.ExpiresOn);
+    }
+
+    private async Task<IReadOnlyList<PlanBlob>> BlobsAsync(IReadOnlyList<Descriptor> missing, ArchSnapshot arch, PlanRequest request, DownloadUrls urls, CancellationToken cancellationToken)
+    {
+        var blobs = new List<PlanBlob>(missing.Count);
+        foreach (var b in missing)
+        {
+            var blob = new PlanBlob(b.Digest.ToString(), b.Size, b.MediaType, urls.For(b.Digest).ToString());
+            if (request.AcceptChunks && chunks is not null && b.Digest != arch.Config.Digest)
+            {
+                blob = blob with { Chunks = await chunks.ForAsync(b, request.Have, urls, cancellationToken).ConfigureAwait(false) };
+            }
+            blobs.Add(blob);
+        }
+        return blobs;
     }
 
     /// <summary>

@@ -41,7 +41,13 @@ public sealed record PlanBlob(
     [property: JsonPropertyName("digest")] string Digest,
     [property: JsonPropertyName("size")] long Size,
     [property: JsonPropertyName("media_type")] string MediaType,
-    [property: JsonPropertyName("url")] string Url);
+    [property: JsonPropertyName("url")] string Url)
+{
+    /// <summary>Only for a device that sent <c>"accept": ["chunks"]</c>, and only for an indexed layer worth it; absent otherwise.</summary>
+    [JsonPropertyName("chunks")]
+    [JsonIgnore(Condition = JsonIgnoreCondition.WhenWritingNull)]
+    public PlanChunks? Chunks { get; init; }
+}
 
 /// <summary>How the device sets up the instance's networking: the node service's settings and the instance's LAN.</summary>
 public sealed record PlanNetwork(
@@ -66,6 +72,37 @@ public sealed record TargetInstance(
     [property: JsonPropertyName("node_service_id")] string NodeServiceId,
     [property: JsonPropertyName("container_version")] int? ContainerVersion,
     [property: JsonPropertyName("plan_url")] string PlanUrl);
+
+/// <summary>The body of <c>POST …/plan</c>, validated: what the device holds, and whether it takes chunk deltas.</summary>
+public sealed record PlanRequest(IReadOnlySet<Pipeline.Oci.Digest> Have, bool AcceptChunks)
+{
+    public const string Chunks = "chunks";
+}
+
+/// <summary>
+/// How to fetch a layer as chunks (README "Chunk deltas"): the tar it rebuilds to, its contents'
+/// casync index, its headers stream, its pack of zstd frames and the pack's table, and the bytes
+/// the server expects the device to fetch.
+/// </summary>
+public sealed record PlanChunks(
+    [property: JsonPropertyName("diff_id")] string DiffId,
+    [property: JsonPropertyName("tar_size")] long TarSize,
+    [property: JsonPropertyName("index")] PlanPart Index,
+    [property: JsonPropertyName("headers")] PlanPart Headers,
+    [property: JsonPropertyName("pack")] PlanPack Pack,
+    [property: JsonPropertyName("pack_table")] PlanPart PackTable,
+    [property: JsonPropertyName("bytes_to_download")] long BytesToDownload);
+
+/// <summary>A small part of a chunked layer, verified by its digest.</summary>
+public sealed record PlanPart(
+    [property: JsonPropertyName("digest")] string Digest,
+    [property: JsonPropertyName("size")] long Size,
+    [property: JsonPropertyName("url")] string Url);
+
+/// <summary>A layer's pack: read with <c>Range</c>; each chunk verifies by its id.</summary>
+public sealed record PlanPack(
+    [property: JsonPropertyName("size")] long Size,
+    [property: JsonPropertyName("url")] string Url);
 
 /// <summary>The body of <c>POST …/status</c>, validated.</summary>
 public sealed record StatusReport(int ContainerVersion, string State, bool Healthy, string? Message);

@@ -24,8 +24,8 @@ public sealed partial class DeviceEndpoint(DeviceApiService devices, ApiRateLimi
     public Task HandlePlanAsync(HttpContext http, string deviceId, string instanceId) =>
         RunAsync(http, deviceId, async (key, body, ct) =>
         {
-            var have = DeviceRequests.ParsePlan(body);
-            var plan = await devices.PlanAsync(deviceId, instanceId, key, have, ct).ConfigureAwait(false);
+            var request = DeviceRequests.ParsePlanRequest(body);
+            var plan = await devices.PlanAsync(deviceId, instanceId, key, request, ct).ConfigureAwait(false);
             await HttpAnswers.WriteJsonAsync(http, StatusCodes.Status200OK, JsonSerializer.SerializeToUtf8Bytes(plan, DeviceJsonContext.Default.PlanResponse)).ConfigureAwait(false);
         });
 

@@ -16,10 +16,30 @@ public static class DeviceRequests
     /// <summary>
     /// The digests of a plan request's <c>have</c> (absent, null or an empty body: none).
     /// </summary>
-    public static IReadOnlySet<Digest> ParsePlan(ReadOnlyMemory<byte> body)
+    public static IReadOnlySet<Digest> ParsePlan(ReadOnlyMemory<byte> body) => ParsePlanRequest(body).Have;
+
+    /// <summary>
+    /// A plan request: <c>have</c>, and <c>accept</c>, the optional extensions the device
+    /// understands (<c>"chunks"</c>); unknown extensions are ignored, so newer devices keep working.
+    /// </summary>
+    public static PlanRequest ParsePlanRequest(ReadOnlyMemory<byte> body)
+    {
+        using var doc = ParseObject(body);
+        bool chunks = false;
+        if (doc is not null && doc.RootElement.TryGetProperty("accept", out var accept) && accept.ValueKind != JsonValueKind.Null)
+        {
+            if (accept.ValueKind != JsonValueKind.Array || accept.GetArrayLength() > 16 || accept.EnumerateArray().Any(a => a.ValueKind != JsonValueKind.String))
+            {
+                throw new PipelineException(ErrorCodes.BadInput, "accept: must be a short list of extension names such as [\"chunks\"].");
+            }
+            chunks = accept.EnumerateArray().Any(a => a.GetString() == PlanRequest.Chunks);
+        }
+        return new PlanRequest(ParseHave(doc), chunks);
+    }
+
+    private static IReadOnlySet<Digest> ParseHave(JsonDocument? doc)
     {
         var have = new HashSet<Digest>();
-        using var doc = ParseObject(body);
         if (doc is null || !doc.RootElement.TryGetProperty("have", out var list) || list.ValueKind == JsonValueKind.Null)
         {
             return have;

@@ -1,0 +1,81 @@
+using System.IO.Compression;
+using Azure.Storage.Blobs.Specialized;
+using Microsoft.Extensions.Logging;
+using Pipeline.Chunking;
+using Pipeline.Oci;
+using Pipeline.Snapshots;
+using Pipeline.Storage;
+
+namespace Pipeline.Deltas;
+
+/// <summary>
+/// Indexes one stored layer for chunk deltas, streaming: reads the verified blob, decompresses it
+/// (gzip, zstd or a plain tar), splits the tar into contents and headers, chunks and compresses
+/// the contents into the layer's pack, and checks that the tar hashes to the config's
+/// <c>diff_id</c>. Only then are the pack committed, the index, headers and table stored
+/// content-addressed, and the record written: a plan never offers an index that did not verify.
+/// </summary>
+public sealed partial class LayerIndexer(PipelineStorage storage, BlobSnapshotStore blobs, LayerIndexStore indexes, ILogger<LayerIndexer> logger)
+{
+    /// <summary>Layer media types whose bytes are a tar, compressed or not.</summary>
+    public static bool IsIndexable(string mediaType) => mediaType is MediaTypes.OciLayerGzip or MediaTypes.DockerLayerGzip or MediaTypes.OciLayerZstd or MediaTypes.OciLayerTar;
+
+    /// <summary>Indexes <paramref name="layer"/> unless it is already; false when its media type is not a tar.</summary>
+    public async Task<bool> IndexAsync(Descriptor layer, Digest diffId, CancellationToken cancellationToken)
+    {
+        if (!IsIndexable(layer.MediaType))
+        {
+            return false;
+        }
+        if (await indexes.GetAsync(layer.Digest, cancellationToken).ConfigureAwait(false) is not null)
+        {
+            return true;
+        }
+        var started = System.Diagnostics.Stopwatch.StartNew();
+        var pack = storage.Snapshots.GetBlockBlobClient(LayerIndexStore.PackBlobName(layer.Digest));
+        await using var source = await blobs.Blob(layer.Digest).OpenReadAsync(cancellationToken: cancellationToken).ConfigureAwait(false);
+        await using var tar = Decompress(layer.MediaType, source);
+        await using var contents = new ChunkPackWriter(pack);
+        using var headersBytes = new MemoryStream();
+        TarSplitResult split;
+        await using (var headers = new ZstdSharp.CompressionStream(headersBytes, 19, leaveOpen: true))
+        {
+            split = await TarSplit.SplitAsync(tar, contents, headers, cancellationToken).ConfigureAwait(false);
+        }
+        var (index, table) = await contents.CompleteAsync(cancellationToken).ConfigureAwait(false);
+        if (!split.TarSha256.AsSpan().SequenceEqual(Convert.FromHexString(diffId.Hex)))
+        {
+            // The stored layer is what its digest says, but not the tar its config names: offer it whole only.
+            throw new PipelineException(ErrorCodes.DigestMismatch,
+                $"Layer {layer.Digest} uncompresses to sha256:{Convert.ToHexStringLower(split.TarSha256)}, not its diff_id {diffId}; it is not indexed.");
+        }
+        await contents.CommitAsync(cancellationToken).ConfigureAwait(false);
+        var indexDescriptor = await StoreAsync(LayerIndexStore.Caibx, index, cancellationToken).ConfigureAwait(false);
+        var headersDescriptor = await StoreAsync(LayerIndexStore.HeadersMediaType, headersBytes.ToArray(), cancellationToken).ConfigureAwait(false);
+        var tableDescriptor = await StoreAsync(LayerIndexStore.PackTableMediaType, table, cancellationToken).ConfigureAwait(false);
+        await indexes.AddAsync(new LayerIndexRecord(layer.Digest, diffId, split.TarLength, indexDescriptor, headersDescriptor, contents.PackSize,
+            tableDescriptor, contents.Chunks, contents.ContentsLength), cancellationToken).ConfigureAwait(false);
+        LogIndexed(logger, layer.Digest.ToString(), split.TarLength, contents.Chunks, contents.PackSize, headersDescriptor.Size, started.ElapsedMilliseconds);
+        return true;
+    }
+
+    private static Stream Decompress(string mediaType, Stream source) => mediaType switch
+    {
+        MediaTypes.OciLayerZstd => new ZstdSharp.DecompressionStream(source, leaveOpen: true),
+        MediaTypes.OciLayerTar => source,
+        _ => new GZipStream(source, CompressionMode.Decompress, leaveOpen: true),
+    };
+
+    private async Task<Descriptor> StoreAsync(string mediaType, byte[] bytes, CancellationToken cancellationToken)
+    {
+        var descriptor = new Descriptor(mediaType, Digest.Compute(bytes), bytes.Length);
+        if (!await blobs.ExistsAsync(descriptor.Digest, cancellationToken).ConfigureAwait(false))
+        {
+            await blobs.WriteAsync(descriptor, new MemoryStream(bytes, writable: false), null, cancellationToken).ConfigureAwait(false);
+        }
+        return descriptor;
+    }
+
+    [LoggerMessage(Level = LogLevel.Information, Message = "Indexed layer {Layer}: tar {TarBytes} bytes, {Chunks} chunks, pack {PackBytes} bytes, headers {HeadersBytes} bytes, {Milliseconds} ms")]
+    private static partial void LogIndexed(ILogger logger, string layer, long tarBytes, int chunks, long packBytes, long headersBytes, long milliseconds);
+}
