@@ -1,5 +1,6 @@
 using Pipeline.Benchmarks.Api;
 using Pipeline.Benchmarks.Chunking;
+using Pipeline.Benchmarks.Deltas;
 using Pipeline.Benchmarks.Deployments;
 using Pipeline.Benchmarks.Devices;
 using Pipeline.Benchmarks.Imports;
@@ -19,11 +20,12 @@ return which switch
     "limits" => await LimitsBenchmark.RunAsync(rest),
     "agent" => await AgentResumeBenchmark.RunAsync(rest),
     "chunking" => await ChunkingBenchmark.RunAsync(rest),
+    "deltas" => await DeltaBenchmark.RunAsync(rest),
     _ => Usage(),
 };
 
 static int Usage()
 {
-    Console.Error.WriteLine("usage: Pipeline.Benchmarks registry|import|plan|fanout|limits|agent|chunking [options]");
+    Console.Error.WriteLine("usage: Pipeline.Benchmarks registry|import|plan|fanout|limits|agent|chunking|deltas [options]");
     return 2;
 }
