@@ -93,6 +93,34 @@ public sealed class RolloutReportTests : IAsyncLifetime
     }
 
     [Fact]
+    public async Task Rollout_RolledBack_WithdrawsTheBadVersionsMessageStillWaitingForAWindow()
+    {
+        var now = DateTimeOffset.UtcNow;
+        var closed = UpdateWindow.Parse(now.AddHours(-1).ToString("HH:mm"), now.AddMinutes(-30).ToString("HH:mm"), "UTC");
+        var policy = RolloutPolicy.Default with { SoakSeconds = 1, ReportTimeoutSeconds = 60, MaxFailurePercent = 50 };
+        var fleet = await _h.FleetAsync(2, policy, ["amd64"], window: i => i == 0 ? closed : null);
+        var (waiting, failing) = (fleet.Devices[0], fleet.Devices[1]);
+        await fleet.PublishAsync(2);
+        await fleet.WaitForFanOutAsync(2, "wave0");
+        var scheduled = await _h.Records.GetAsync(fleet.NodeServiceId, waiting.InstanceId, CancellationToken.None);
+        Assert.Equal(2, scheduled!.Version);
+        Assert.NotNull(scheduled.Handle?.QueueMessageId);
+
+        await fleet.ReportAsync(failing, 2, InstanceStatus.Failed, false, "exit 137");
+        var record = await fleet.EndedAsync(2);
+        await fleet.WaitForFanOutAsync(2, "back");
+
+        Assert.Equal(RolloutRecord.RolledBack, record.State);
+        // The waiting version 2 message is gone from the queue (its handle no longer deletes anything).
+        var queue = new Azure.Storage.Queues.QueueClient(_h.Azurite.ConnectionString, Pipeline.Deployments.QueueDeploymentPublisher.QueueName);
+        var gone = await Assert.ThrowsAsync<Azure.RequestFailedException>(() => queue.DeleteMessageAsync(scheduled.Handle!.QueueMessageId, scheduled.Handle.PopReceipt));
+        Assert.Equal(404, gone.Status);
+        var after = await _h.Records.GetAsync(fleet.NodeServiceId, waiting.InstanceId, CancellationToken.None);
+        Assert.Equal(1, after!.Version);
+        Assert.Equal(1, await fleet.TargetAsync(waiting));
+    }
+
+    [Fact]
     public async Task Rollout_NewerVersionDuringIt_SupersedesAndAPinTakesAnInstanceOut()
     {
         var policy = RolloutPolicy.Default with { Waves = [50, 100], SoakSeconds = 1, ReportTimeoutSeconds = 60 };
