@@ -69,6 +69,13 @@ public sealed class AgentChunkTests(ITestOutputHelper output) : IAsyncLifetime
         Assert.True(third.ExitCode == 0, third.StdErr);
         Assert.Equal([v3.Config], _agent.DownloadedBytes().Keys);
         Assert.Equal("versions/3", _agent.Current(Instance));
+
+        // Version 1 is no longer kept: its blob, its layer folder and the chunks only it had are collected.
+        Assert.False(File.Exists(_agent.BlobPath(v1Layer.Digest)));
+        Assert.False(Directory.Exists(Path.Combine(_agent.StoreRoot, "layers", "sha256", v1Layer.Digest[7..])));
+        var seeds = Directory.EnumerateFiles(Path.Combine(_agent.StoreRoot, "chunks"), "*", SearchOption.AllDirectories).Select(Path.GetFileName).Order(StringComparer.Ordinal);
+        Assert.Equal(v2Layer.Entries.Select(e => e.Id + ".cacnk").Distinct().Order(StringComparer.Ordinal), seeds);
+        AssertTarInstalled(v2Layer);
     }
 
     [Fact]
