@@ -50,7 +50,10 @@ internal sealed class ChunkedLayerDownloader(HttpClient http, ContentStore store
             CaibxIndex index;
             await using (var file = File.OpenRead(indexPath))
             {
-                index = await CaibxReader.ReadAsync(file, cancellationToken: cancellationToken).ConfigureAwait(false);
+                // Contents are at most the tar, and every chunk but the last is at least the contract's minimum:
+                // an index with more entries is refused before it can take the device's memory.
+                int maxEntries = (int)Math.Min(CaibxReader.DefaultMaxEntries, (chunks.TarSize / ChunkSizes.Default.Min) + 2);
+                index = await CaibxReader.ReadAsync(file, maxEntries, cancellationToken).ConfigureAwait(false);
             }
             var pack = PackTable.Read(await File.ReadAllBytesAsync(tablePath, cancellationToken).ConfigureAwait(false), index, chunks.Pack.Size);
 
