@@ -24,4 +24,5 @@ namespace DeviceAgent;
 [JsonSerializable(typeof(DeploymentMessage))]
 [JsonSerializable(typeof(VersionManifest))]
 [JsonSerializable(typeof(RoundResult))]
+[JsonSerializable(typeof(LayerInfo))]
 internal sealed partial class AgentJsonContext : JsonSerializerContext;

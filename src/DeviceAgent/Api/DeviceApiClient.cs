@@ -44,14 +44,15 @@ internal sealed class DeviceApiClient(HttpClient http, Uri apiBase, string devic
 
     /// <summary>
     /// The plan behind <paramref name="planUrl"/> (a path relative to the API's origin, as the
-    /// target and the messages give it) for a device that holds <paramref name="have"/>.
+    /// target and the messages give it) for a device that holds <paramref name="have"/>;
+    /// <paramref name="accept"/> names the plan extensions it understands (<c>chunks</c>).
     /// </summary>
-    public async Task<PlanResponse> GetPlanAsync(string planUrl, IReadOnlyList<string> have, CancellationToken cancellationToken)
+    public async Task<PlanResponse> GetPlanAsync(string planUrl, IReadOnlyList<string> have, IReadOnlyList<string>? accept, CancellationToken cancellationToken)
     {
         var uri = new Uri(apiBase, planUrl);
         using var response = await SendAsync(() => new HttpRequestMessage(HttpMethod.Post, uri)
         {
-            Content = Json(new PlanRequest(have), AgentJsonContext.Default.PlanRequest),
+            Content = Json(new PlanRequest(have, accept), AgentJsonContext.Default.PlanRequest),
         }, cancellationToken).ConfigureAwait(false);
         return await ReadAsync(response, AgentJsonContext.Default.PlanResponse, cancellationToken).ConfigureAwait(false);
     }

@@ -41,7 +41,9 @@ internal sealed class AgentHost : IDisposable
             new SmallBlobFetcher(_blobHttp, policy),
             new HealthCheck(settings.HealthCommand, settings.HealthTimeout),
             log,
-            settings.MinFreeBytes);
+            settings.MinFreeBytes,
+            settings.UseChunks ? new ChunkedLayerDownloader(_blobHttp, _store, policy) : null,
+            settings.UseChunks ? new LayerIndexer(_store, log) : null);
         _rounds = new RoundRunner(_api, _store, instances, updater, log);
     }
 

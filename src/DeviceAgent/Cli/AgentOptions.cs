@@ -15,6 +15,7 @@ internal sealed class AgentOptions
     private readonly Option<string?> _report = new("--report-json") { Description = "Write each round's outcome (instances, downloads per blob, repairs) to this JSON file" };
     private readonly Option<int> _attempts = new("--download-attempts") { Description = "Tries in a row without headway before a download gives up until the next round", DefaultValueFactory = _ => 6 };
     private readonly Option<int> _stall = new("--stall-seconds") { Description = "A download that receives no byte for this long counts as dropped", DefaultValueFactory = _ => 30 };
+    private readonly Option<bool> _noChunks = new("--no-chunks") { Description = "Download every layer whole: no chunk deltas in plans, no seeds kept (for comparisons)" };
     private readonly Option<int> _poll = new("--poll-seconds") { Description = "How often run polls the target (give or take 20 %)", DefaultValueFactory = _ => 60 };
     private readonly Option<string?> _queue = new("--queue-connection-string") { Description = "Wake on messages of the Azure Storage queue 'deployments' (local setups)" };
     private readonly Option<string?> _serviceBusNamespace = new("--servicebus-namespace") { Description = "Wake on messages of Service Bus topic 'deployments' (Entra ID sign-in), e.g. ns.servicebus.windows.net" };
@@ -31,7 +32,7 @@ internal sealed class AgentOptions
         ? [.. Common, _poll, _queue, _serviceBusNamespace, _serviceBusConnection, _subscription]
         : Common;
 
-    private Option[] Common => [_api, _device, _keyFile, _store, _healthCommand, _healthTimeout, _minFree, _report, _attempts, _stall];
+    private Option[] Common => [_api, _device, _keyFile, _store, _healthCommand, _healthTimeout, _minFree, _report, _attempts, _stall, _noChunks];
 
     public AgentSettings? Read(ParseResult parse)
     {
@@ -58,7 +59,10 @@ internal sealed class AgentOptions
             minFree,
             parse.GetValue(_report),
             attempts,
-            TimeSpan.FromSeconds(stall));
+            TimeSpan.FromSeconds(stall))
+        {
+            UseChunks = !parse.GetValue(_noChunks),
+        };
         return _withMessages
             ? settings with
             {

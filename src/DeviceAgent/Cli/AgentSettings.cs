@@ -13,6 +13,9 @@ internal sealed record AgentSettings(
     int DownloadAttempts,
     TimeSpan StallTimeout)
 {
+    /// <summary>Chunk deltas: accept <c>chunks</c> in plans and keep seeds (off with <c>--no-chunks</c>).</summary>
+    public bool UseChunks { get; init; } = true;
+
     /// <summary><c>run</c> only: how often the target is polled.</summary>
     public TimeSpan PollInterval { get; init; } = TimeSpan.FromSeconds(60);
 

@@ -9,6 +9,10 @@ namespace DeviceAgent.Rounds;
 /// free-space check, downloads, the env file, the version's folder, the switch of <c>current</c>,
 /// the health check and the reports. A version already installed (the previous one, after a
 /// rollback) is switched to without the network. Any failure leaves <c>current</c> as it was.
+/// With chunk deltas on (<paramref name="chunked"/> and <paramref name="indexer"/> given), the plan
+/// accepts <c>chunks</c>; a layer that carries them is rebuilt from the seeds and the missing
+/// chunks, and falls back to the whole layer when the delta cannot be trusted; a layer that comes
+/// whole is indexed so it seeds the next version.
 /// </summary>
 internal sealed class InstanceUpdater(
     DeviceApiClient api,
@@ -18,8 +22,13 @@ internal sealed class InstanceUpdater(
     SmallBlobFetcher smallBlobs,
     HealthCheck health,
     AgentLog log,
-    long minFreeBytes)
+    long minFreeBytes,
+    ChunkedLayerDownloader? chunked = null,
+    LayerIndexer? indexer = null)
 {
+    /// <summary>The plan extensions this agent understands.</summary>
+    private static readonly IReadOnlyList<string> AcceptChunks = ["chunks"];
+
     /// <summary>Plans asked for in one round when download URLs keep expiring.</summary>
     private const int MaxPlans = 3;
 
@@ -54,7 +63,7 @@ internal sealed class InstanceUpdater(
             }
             for (int planNumber = 1; ; planNumber++)
             {
-                var plan = await api.GetPlanAsync(target.PlanUrl, store.List().Select(d => d.ToString()).ToList(), cancellationToken).ConfigureAwait(false);
+                var plan = await api.GetPlanAsync(target.PlanUrl, store.List().Select(d => d.ToString()).ToList(), chunked is null ? null : AcceptChunks, cancellationToken).ConfigureAwait(false);
                 if (plan.ContainerVersion is not int planned)
                 {
                     return new InstanceOutcome(id, null, instances.CurrentVersion(id), InstanceOutcome.Disabled, true, null, true);
@@ -109,16 +118,67 @@ internal sealed class InstanceUpdater(
         {
             return;
         }
-        long total = blobs.Sum(b => b.Size);
-        log.Info($"{id}: version {version}: {blobs.Count} blob(s), {DiskSpace.Format(total)} to download");
+        if (blobs.Any(UsesChunks))
+        {
+            await SeedFromInstalledAsync(id, cancellationToken).ConfigureAwait(false);
+        }
+        long total = blobs.Sum(b => UsesChunks(b) ? b.Chunks!.BytesToDownload : b.Size);
+        int deltas = blobs.Count(UsesChunks);
+        log.Info($"{id}: version {version}: {blobs.Count} blob(s), {DiskSpace.Format(total)} to download{(deltas > 0 ? $" ({deltas} layer(s) as chunk deltas)" : "")}");
         await ProgressDisplay.RunAsync(log, total, async progress =>
         {
             foreach (var blob in blobs)
             {
-                ledger.Downloaded(await downloader.DownloadAsync(blob, progress.Start(blob.Digest, blob.Size), cancellationToken).ConfigureAwait(false));
+                ledger.Downloaded(await DownloadBlobAsync(id, blob, progress, cancellationToken).ConfigureAwait(false));
             }
             return true;
         }).ConfigureAwait(false);
+    }
+
+    private bool UsesChunks(PlanBlob blob) => chunked is not null && blob.Chunks is not null;
+
+    /// <summary>
+    /// One blob: a layer with chunks as a delta (the whole layer when the delta cannot be trusted,
+    /// TEST-MATRIX row 35), anything else whole; a layer that came whole is then indexed as seeds.
+    /// </summary>
+    private async Task<DownloadRecord> DownloadBlobAsync(string id, PlanBlob blob, IDownloadProgress progress, CancellationToken cancellationToken)
+    {
+        long deltaBytes = 0;
+        if (UsesChunks(blob))
+        {
+            try
+            {
+                return await chunked!.DownloadAsync(blob, progress.Start(blob.Digest, blob.Chunks!.BytesToDownload), cancellationToken).ConfigureAwait(false);
+            }
+            catch (ChunkFallbackException e)
+            {
+                deltaBytes = e.BytesReceived;
+                log.Warn($"{id}: {BlobDigest.Parse(blob.Digest).Short}: the chunk delta was discarded ({e.Message}); downloading the whole layer");
+            }
+        }
+        var record = await downloader.DownloadAsync(blob, progress.Start(blob.Digest, blob.Size), cancellationToken).ConfigureAwait(false);
+        if (indexer is not null)
+        {
+            await indexer.EnsureIndexedAsync(BlobDigest.Parse(blob.Digest), blob.MediaType, cancellationToken).ConfigureAwait(false);
+        }
+        return UsesChunks(blob) ? record with { BytesDownloaded = record.BytesDownloaded + deltaBytes, Via = DownloadRecord.WholeAfterChunks } : record;
+    }
+
+    /// <summary>
+    /// Layers of the installed versions that are held whole but not yet indexed (kept from before
+    /// chunk deltas were on): indexed now, so the delta about to be computed can use them.
+    /// </summary>
+    private async Task SeedFromInstalledAsync(string id, CancellationToken cancellationToken)
+    {
+        var layers = new[] { instances.CurrentVersion(id), instances.PreviousVersion(id) }.OfType<int>()
+            .SelectMany(v => instances.ReadManifest(id, v)?.Layers ?? []);
+        foreach (var layer in layers.DistinctBy(l => l.Digest))
+        {
+            if (BlobDigest.TryParse(layer.Digest, out var digest))
+            {
+                await indexer!.EnsureIndexedAsync(digest.Value, layer.MediaType, cancellationToken).ConfigureAwait(false);
+            }
+        }
     }
 
     private async Task<InstanceOutcome> RunningAsync(string id, int version, StatusReporter reporter, CancellationToken cancellationToken)
@@ -137,7 +197,10 @@ internal sealed class InstanceUpdater(
         long need = minFreeBytes + FolderOverheadBytes + (plan.Env?.Size ?? 0) + (plan.Config?.Size ?? 0);
         foreach (var blob in plan.Blobs ?? [])
         {
-            need += blob.Size - Math.Min(blob.Size, store.PartialLength(BlobDigest.Parse(blob.Digest)));
+            // A delta stores the rebuilt tar uncompressed, plus the chunks it fetches.
+            need += UsesChunks(blob)
+                ? Math.Max(0, blob.Chunks!.TarSize) + Math.Max(0, blob.Chunks.BytesToDownload)
+                : blob.Size - Math.Min(blob.Size, store.PartialLength(BlobDigest.Parse(blob.Digest)));
         }
         long free = DiskSpace.FreeBytes(store.Root);
         if (free < need)

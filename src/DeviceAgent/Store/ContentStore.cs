@@ -5,8 +5,10 @@ namespace DeviceAgent.Store;
 /// <summary>
 /// The agent's store under <c>--store DIR</c>: <c>blobs/sha256/&lt;hex&gt;</c> holds complete,
 /// verified blobs only, each named after the sha256 of its bytes; <c>partial/&lt;hex&gt;</c> holds
-/// downloads in progress; <c>instances/</c> belongs to <see cref="InstanceStore"/>. One agent at a
-/// time: <c>agent.lock</c> is held (an OS file lock, released even when the agent is killed).
+/// downloads in progress; <c>instances/</c> belongs to <see cref="InstanceStore"/>; <c>layers/</c>
+/// and <c>chunks/</c> to <see cref="LayerStore"/> (layers that came as chunks, held as their
+/// rebuilt tar, and the seeds). A layer is held when either its blob or its tar is there. One agent
+/// at a time: <c>agent.lock</c> is held (an OS file lock, released even when the agent is killed).
 /// </summary>
 internal sealed class ContentStore : IDisposable
 {
@@ -16,9 +18,12 @@ internal sealed class ContentStore : IDisposable
     {
         Root = root;
         _lock = lockFile;
+        Layers = new LayerStore(root, PartialDirectory);
     }
 
     public string Root { get; }
+
+    public LayerStore Layers { get; }
 
     public string BlobsDirectory => Path.Combine(Root, "blobs", "sha256");
 
@@ -33,6 +38,8 @@ internal sealed class ContentStore : IDisposable
         Directory.CreateDirectory(Path.Combine(root, "blobs", "sha256"));
         Directory.CreateDirectory(Path.Combine(root, "partial"));
         Directory.CreateDirectory(Path.Combine(root, "instances"));
+        Directory.CreateDirectory(Path.Combine(root, "layers", "sha256"));
+        Directory.CreateDirectory(Path.Combine(root, "chunks"));
         FileStream lockFile;
         try
         {
@@ -49,7 +56,8 @@ internal sealed class ContentStore : IDisposable
 
     public string PartialPath(BlobDigest digest) => Path.Combine(PartialDirectory, digest.Hex);
 
-    public bool Has(BlobDigest digest) => File.Exists(BlobPath(digest));
+    /// <summary>True when the blob is held: compressed in <c>blobs/</c>, or (a layer) as its rebuilt tar.</summary>
+    public bool Has(BlobDigest digest) => File.Exists(BlobPath(digest)) || Layers.HasTar(digest);
 
     /// <summary>Bytes already downloaded of <paramref name="digest"/> (0 without a partial).</summary>
     public long PartialLength(BlobDigest digest)
@@ -58,10 +66,10 @@ internal sealed class ContentStore : IDisposable
         return info.Exists ? info.Length : 0;
     }
 
-    /// <summary>Every blob in the store: what a plan request says the device has.</summary>
+    /// <summary>Every blob in the store, layers held as tars included: what a plan request says the device has.</summary>
     public IReadOnlyList<BlobDigest> List()
     {
-        var digests = new List<BlobDigest>();
+        var digests = new HashSet<BlobDigest>();
         foreach (string file in Directory.EnumerateFiles(BlobsDirectory))
         {
             if (BlobDigest.TryFromFileName(Path.GetFileName(file), out var digest))
@@ -69,8 +77,10 @@ internal sealed class ContentStore : IDisposable
                 digests.Add(digest.Value);
             }
         }
-        digests.Sort((a, b) => string.CompareOrdinal(a.Hex, b.Hex));
-        return digests;
+        digests.UnionWith(Layers.Tars());
+        var sorted = digests.ToList();
+        sorted.Sort((a, b) => string.CompareOrdinal(a.Hex, b.Hex));
+        return sorted;
     }
 
     /// <summary>
@@ -97,18 +107,21 @@ internal sealed class ContentStore : IDisposable
                 removed.Add($"{digest}: its bytes hash to {actual}");
             }
         }
+        removed.AddRange(await Layers.VerifyAllAsync(cancellationToken).ConfigureAwait(false));
         return removed;
     }
 
     /// <summary>
-    /// Deletes every blob not in <paramref name="keepBlobs"/> and every partial not in
-    /// <paramref name="keepPartials"/>. Returns the bytes freed.
+    /// Deletes every blob and layer folder not in <paramref name="keepBlobs"/>, every partial (and
+    /// chunk delta in progress) not in <paramref name="keepPartials"/>, then every seed chunk no
+    /// remaining layer needs. Returns the bytes freed.
     /// </summary>
     public long CollectGarbage(IReadOnlySet<BlobDigest> keepBlobs, IReadOnlySet<BlobDigest> keepPartials)
     {
         long freed = 0;
         freed += DeleteExcept(BlobsDirectory, keepBlobs);
         freed += DeleteExcept(PartialDirectory, keepPartials);
+        freed += Layers.CollectGarbage(keepBlobs, keepPartials);
         return freed;
     }
 

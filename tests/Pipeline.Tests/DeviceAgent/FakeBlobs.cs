@@ -7,8 +7,9 @@ namespace Pipeline.Tests.DeviceAgent;
 
 /// <summary>
 /// Blobs served the way the plan's URLs serve them (whole with 200, or from <c>Range: bytes=N-</c>
-/// with 206 and <c>Content-Range</c>), with the faults of <see cref="BlobFault"/>, counting every
-/// body byte it writes per blob: the bytes a device really pulled over the link.
+/// or <c>bytes=N-M</c> with 206 and <c>Content-Range</c>), with the faults of <see cref="BlobFault"/>
+/// (offsets are the blob's), counting every body byte it writes per blob: the bytes a device
+/// really pulled over the link.
 /// </summary>
 public sealed partial class FakeBlobs
 {
@@ -56,13 +57,18 @@ public sealed partial class FakeBlobs
             return;
         }
         long start = 0;
+        long end = bytes.Length;
         string? range = http.Request.Headers.Range;
         if (range is not null && !fault.IgnoreRange)
         {
             var m = RangeRegex().Match(range);
             Assert.True(m.Success, $"unexpected Range header {range}");
             start = long.Parse(m.Groups[1].Value, System.Globalization.CultureInfo.InvariantCulture);
-            if (start >= bytes.Length)
+            if (m.Groups[2].Value.Length > 0)
+            {
+                end = Math.Min(end, long.Parse(m.Groups[2].Value, System.Globalization.CultureInfo.InvariantCulture) + 1);
+            }
+            if (start >= bytes.Length || end <= start)
             {
                 http.Response.StatusCode = StatusCodes.Status416RangeNotSatisfiable;
                 http.Response.Headers.ContentRange = $"bytes */{bytes.Length}";
@@ -70,9 +76,9 @@ public sealed partial class FakeBlobs
             }
             http.Response.StatusCode = StatusCodes.Status206PartialContent;
             long shownStart = Use(hex, "wrong-range", fault.WrongContentRangeTimes) ? start + 1 : start;
-            http.Response.Headers.ContentRange = $"bytes {shownStart}-{bytes.Length - 1}/{bytes.Length}";
+            http.Response.Headers.ContentRange = $"bytes {shownStart}-{end - 1}/{bytes.Length}";
         }
-        http.Response.ContentLength = bytes.Length - start;
+        http.Response.ContentLength = end - start;
         http.Response.ContentType = "application/octet-stream";
         await http.Response.StartAsync();
 
@@ -83,19 +89,19 @@ public sealed partial class FakeBlobs
             await Task.Delay(Timeout.Infinite, http.RequestAborted).ContinueWith(_ => { });
             return;
         }
-        bool drops = fault.DropAt is { } dropAt && dropAt > start && dropAt < bytes.Length && Use(hex, "drop", fault.DropTimes);
+        bool drops = fault.DropAt is { } dropAt && dropAt > start && dropAt < end && Use(hex, "drop", fault.DropTimes);
         long position = start;
-        while (position < bytes.Length)
+        while (position < end)
         {
-            long end = Math.Min(bytes.Length, position + ChunkBytes);
-            foreach (long stop in new[] { fault.HookAt, drops ? fault.DropAt : null, fault.StallAt }.OfType<long>().Where(s => s > position && s < end))
+            long next = Math.Min(end, position + ChunkBytes);
+            foreach (long stop in new[] { fault.HookAt, drops ? fault.DropAt : null, fault.StallAt }.OfType<long>().Where(s => s > position && s < next))
             {
-                end = Math.Min(end, stop);
+                next = Math.Min(next, stop);
             }
-            await http.Response.Body.WriteAsync(bytes.AsMemory((int)position, (int)(end - position)));
+            await http.Response.Body.WriteAsync(bytes.AsMemory((int)position, (int)(next - position)));
             await http.Response.Body.FlushAsync();
-            _sent.AddOrUpdate(hex, end - position, (_, n) => n + end - position);
-            position = end;
+            _sent.AddOrUpdate(hex, next - position, (_, n) => n + next - position);
+            position = next;
             if (fault.HookAt == position && fault.AtOffset is { } hook && Use(hex, "hook", 1))
             {
                 await hook();
@@ -126,6 +132,6 @@ public sealed partial class FakeBlobs
 
     private static string Hex(string digest) => digest.StartsWith("sha256:", StringComparison.Ordinal) ? digest[7..] : digest;
 
-    [GeneratedRegex(@"^bytes=(\d+)-$")]
+    [GeneratedRegex(@"^bytes=(\d+)-(\d*)$")]
     private static partial Regex RangeRegex();
 }

@@ -34,6 +34,15 @@ public sealed class FakeDeviceApi : IAsyncDisposable
 
     public FakeBlobs Blobs { get; } = new();
 
+    /// <summary>Media types of blobs by digest; a blob not listed is <c>application/octet-stream</c>.</summary>
+    public ConcurrentDictionary<string, string> MediaTypes { get; } = new();
+
+    /// <summary>The <c>chunks</c> object a layer's plan entry carries when the request accepts <c>chunks</c>.</summary>
+    public ConcurrentDictionary<string, JsonObject> Chunks { get; } = new();
+
+    /// <summary>The <c>accept</c> of every plan request, its values joined with commas (null when left out).</summary>
+    public ConcurrentQueue<string?> Accepts { get; } = new();
+
     /// <summary>Every status report received: instance id and the JSON body.</summary>
     public ConcurrentQueue<(string Instance, JsonElement Body)> Reports { get; } = new();
 
@@ -110,6 +119,9 @@ public sealed class FakeDeviceApi : IAsyncDisposable
         }
         using var body = await JsonDocument.ParseAsync(http.Request.Body);
         var have = body.RootElement.GetProperty("have").EnumerateArray().Select(h => h.GetString()!).ToHashSet(StringComparer.Ordinal);
+        var accept = body.RootElement.TryGetProperty("accept", out var a) ? a : (JsonElement?)null;
+        Accepts.Enqueue(accept is { ValueKind: JsonValueKind.Array } values ? string.Join(",", values.EnumerateArray().Select(v => v.ToString())) : accept?.GetRawText());
+        bool chunks = accept is { ValueKind: JsonValueKind.Array } list && list.EnumerateArray().Any(x => x.GetString() == "chunks");
         JsonObject plan;
         if (version is null)
         {
@@ -119,7 +131,16 @@ public sealed class FakeDeviceApi : IAsyncDisposable
         {
             var all = version.Layers.Select((d, i) => (Digest: d, Size: version.LayerSizes[i])).Prepend((Digest: version.Config, Size: (long)Blobs.Bytes(version.Config).Length)).ToList();
             var missing = all.DistinctBy(b => b.Digest).Where(b => !have.Contains(b.Digest)).ToList();
-            JsonObject Descriptor(string digest, long size) => new() { ["digest"] = digest, ["size"] = size, ["media_type"] = "application/octet-stream" };
+            JsonObject Descriptor(string digest, long size) => new() { ["digest"] = digest, ["size"] = size, ["media_type"] = MediaTypeOf(digest) };
+            JsonObject Blob((string Digest, long Size) b)
+            {
+                var blob = new JsonObject { ["digest"] = b.Digest, ["size"] = b.Size, ["media_type"] = MediaTypeOf(b.Digest), ["url"] = Url(b.Digest) };
+                if (chunks && Chunks.TryGetValue(b.Digest, out var delta))
+                {
+                    blob["chunks"] = delta.DeepClone();
+                }
+                return blob;
+            }
             plan = new JsonObject
             {
                 ["container_version"] = version.Version,
@@ -131,10 +152,7 @@ public sealed class FakeDeviceApi : IAsyncDisposable
                 ["env_url"] = Url(version.Env),
                 ["network"] = new JsonObject { ["wan_configure_network"] = "disabled", ["lan_configure_network"] = "disabled", ["masquerade"] = false, ["lan"] = null },
                 ["config_map"] = new JsonObject { ["greeting"] = "hello" },
-                ["blobs"] = new JsonArray(missing.Select(b => (JsonNode)new JsonObject
-                {
-                    ["digest"] = b.Digest, ["size"] = b.Size, ["media_type"] = "application/octet-stream", ["url"] = Url(b.Digest),
-                }).ToArray()),
+                ["blobs"] = new JsonArray(missing.Select(b => (JsonNode)Blob(b)).ToArray()),
                 ["bytes_total"] = all.DistinctBy(b => b.Digest).Sum(b => b.Size),
                 ["bytes_to_download"] = missing.Sum(b => b.Size),
                 ["urls_expire_at"] = DateTimeOffset.UtcNow.AddHours(1),
@@ -155,7 +173,10 @@ public sealed class FakeDeviceApi : IAsyncDisposable
         http.Response.StatusCode = StatusCodes.Status204NoContent;
     }
 
-    private string Url(string digest) => new Uri(BaseUri, "/blobs/" + digest[7..] + "?se=2099-01-01").ToString();
+    private string MediaTypeOf(string digest) => MediaTypes.GetValueOrDefault(digest, "application/octet-stream");
+
+    /// <summary>The URL the fake serves a blob under (index, headers, pack and table of a chunk delta included).</summary>
+    public string Url(string digest) => new Uri(BaseUri, "/blobs/" + digest[7..] + "?se=2099-01-01").ToString();
 }
 
 /// <summary>A version the fake serves: digests of its config, layers (in order) and env file.</summary>
