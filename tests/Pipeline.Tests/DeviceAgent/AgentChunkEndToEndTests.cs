@@ -14,7 +14,7 @@ namespace Pipeline.Tests.DeviceAgent;
 /// takes v1 whole (nothing to reuse yet) and keeps its chunks as seeds, then downloads only the
 /// changed chunks of v2, rebuilds the layer's tar and verifies it against the diff_id.
 /// </summary>
-public sealed class AgentChunkEndToEndTests(PipelineFixture pipeline) : IClassFixture<PipelineFixture>
+public sealed class AgentChunkEndToEndTests(PipelineFixture pipeline, Xunit.Abstractions.ITestOutputHelper output) : IClassFixture<PipelineFixture>
 {
     private ApiClient Api => pipeline.Api;
 
@@ -49,6 +49,7 @@ public sealed class AgentChunkEndToEndTests(PipelineFixture pipeline) : IClassFi
         Assert.Equal("versions/2", agent.Current(instance));
         long fetched = agent.DownloadedBytes().Values.Sum();
         long config = v2.For("amd64").ConfigSize;
+        output.WriteLine($"v1 whole: {wholeV1} bytes; v2 as chunks: {fetched} bytes ({config} config) for a {layer2.Size}-byte layer: 1/{layer2.Size / (double)(fetched - config):0.0}");
         Assert.True((fetched - config) * 20 <= layer2.Size, $"the agent fetched {fetched} bytes ({config} of them the config) for a {layer2.Size}-byte layer; v1 took {wholeV1}");
         Assert.DoesNotContain("downloading the whole layer", second.StdOut + second.StdErr, StringComparison.Ordinal);
         string tar = Path.Combine(agent.StoreRoot, "layers", "sha256", layer2.Digest.Hex, "layer.tar");
