@@ -62,7 +62,9 @@ public sealed class AgentEndToEndTests(PipelineFixture pipeline) : IClassFixture
         await WaitForAsync(() => agent.Current(instance) == "versions/2", running, "version 2 after the deployment message");
         await WaitForAsync(() => agent.Report().GetProperty("instances")[0].GetProperty("current_version").GetInt32() == 2, running, "the round's report");
         var pushed2 = v2Image.For("amd64");
-        Assert.Contains($"deployment message {instance}:2", running.ReadLog());
+        // The version's message comes from its rollout's first wave, which may be a moment after
+        // the commit made version 2 the instance's target (a round woken meanwhile already moves).
+        await WaitForAsync(() => running.ReadLog().Contains($"deployment message {instance}:2", StringComparison.Ordinal), running, "the deployment message of version 2");
         var downloaded = agent.DownloadedBytes();
         Assert.Equal(new[] { pushed2.ConfigDigest.ToString(), pushed2.Layers[2].Digest.ToString() }.Order(StringComparer.Ordinal), downloaded.Keys.Order(StringComparer.Ordinal));
         Assert.Equal(pushed2.ConfigSize + pushed2.Layers[2].Size, downloaded.Values.Sum());
