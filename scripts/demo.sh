@@ -264,6 +264,9 @@ echo "  HTTP $code"
 echo "== instances of 'sample', as the platform sees them"
 graphql_data "$key" 'query($s: ID!) { DM_get_node_service_instances(node_service_id: $s) { total instances { node_service_instance_id device_id status { container_version state healthy message reported_at } } } }' \
   "$(jq -n --arg s "$node_service_id" '{s: $s}')" | jq '.DM_get_node_service_instances'
+echo "== the version's rollout (one monitored wave by default; a failing device would roll it back)"
+graphql_data "$key" 'query($s: ID!, $v: Int!) { DM_get_rollout(node_service_id: $s, container_version: $v) { container_version state current_wave reason waves { percent instances healthy failed pending } } }' \
+  "$(jq -n --arg s "$node_service_id" --argjson v "$version" '{s: $s, v: $v}')" | jq -c '.DM_get_rollout'
 
 # The same, done by the reference device agent for a second gateway: one round of target, plan,
 # resumable verified downloads, the version switched in place, a health check and a report.
