@@ -3,7 +3,7 @@ namespace Pipeline.Snapshots;
 /// <summary>
 /// How layers are written into the snapshot store (configuration section <c>Pipeline:Snapshots</c>).
 /// Memory held for blocks is at most <see cref="MaxBufferedBlocks"/> × <see cref="BlockSizeMiB"/>
-/// per process, however many layers are written at once.
+/// per process, however many layers are written at once; streamed uploads hold no blocks.
 /// </summary>
 public sealed class SnapshotOptions
 {
@@ -16,11 +16,21 @@ public sealed class SnapshotOptions
     /// </summary>
     public int BlockSizeMiB { get; set; } = 16;
 
+    /// <summary>The largest body one Put Blob may carry (service version 2019-12-12 and later).</summary>
+    public const int PutBlobMaxMiB = 5000;
+
+    /// <summary>
+    /// Blobs up to this size, in MiB, are streamed from the registry into one Put Blob with their
+    /// last byte held back until they verify: no block buffers, one request, as fast as a plain
+    /// upload. Larger blobs (and every blob when 0) are staged in blocks of <see cref="BlockSizeMiB"/>.
+    /// </summary>
+    public int StreamedUploadMaxMiB { get; set; } = 4000;
+
     /// <summary>Blocks of one blob being uploaded at once, while the next is read from the registry.</summary>
     public int BlocksInFlightPerBlob { get; set; } = 4;
 
     /// <summary>Block buffers in use at once across every write of this process.</summary>
-    public int MaxBufferedBlocks { get; set; } = 6;
+    public int MaxBufferedBlocks { get; set; } = 4;
 
     internal int BlockBytes => checked(BlockSizeMiB * 1024 * 1024);
 }
