@@ -105,6 +105,9 @@ public sealed partial class BlobSnapshotStore : IDisposable
                 {
                     HttpHeaders = Headers(),
                     Conditions = NoOverwrite,
+                    // One request whatever the size: left to its default (256 MiB), the SDK would
+                    // cut a larger body into blocks of its own, buffered in memory.
+                    TransferOptions = new StorageTransferOptions { InitialTransferSize = blob.Size, MaximumTransferSize = blob.Size, MaximumConcurrency = 1 },
                     TransferValidation = new UploadTransferValidationOptions { ChecksumAlgorithm = StorageChecksumAlgorithm.None },
                 },
                 cancellationToken).ConfigureAwait(false);

@@ -1,3 +1,4 @@
+using System.Buffers;
 using System.Security.Cryptography;
 using Pipeline.Oci;
 
@@ -9,7 +10,7 @@ namespace Pipeline.Snapshots;
 /// byte is held back until the source has ended at exactly the declared size and the bytes hash
 /// to the declared digest. The service commits a Put Blob only once it has received the whole
 /// <c>Content-Length</c>, so bytes that fail the check are never visible under the digest: the
-/// request is abandoned one byte short. No buffer beyond the caller's grows with the blob.
+/// request is abandoned one byte short. One 1 MiB chunk per upload; nothing grows with the blob.
 /// </summary>
 /// <remarks>
 /// Seekable only in name: the SDK asks for the length and rewinds to the start before the first
@@ -22,6 +23,13 @@ internal sealed class WithheldTailStream : Stream
     private readonly IVerifiedBlobSource? _selfVerifying;
     private readonly IncrementalHash? _hash;
     private readonly Action<long>? _progress;
+    /// <summary>Bytes read from the source and passed on at a time.</summary>
+    private const int ChunkBytes = 1024 * 1024;
+
+    private byte[]? _chunk;
+    private int _chunkStart;
+    private int _chunkEnd;
+    private long _read;
     private long _sent;
 
     public WithheldTailStream(Stream source, Descriptor blob, Action<long>? progress)
@@ -78,17 +86,16 @@ internal sealed class WithheldTailStream : Stream
         }
         try
         {
-            long beforeTail = _blob.Size - 1;
-            if (_sent < beforeTail)
+            if (_chunkStart == _chunkEnd && _read < _blob.Size - 1)
             {
-                int n = await _source.ReadAsync(buffer[..(int)Math.Min(buffer.Length, beforeTail - _sent)], cancellationToken).ConfigureAwait(false);
-                if (n == 0)
-                {
-                    throw SizeError(_sent);
-                }
-                _hash?.AppendData(buffer.Span[..n]);
+                await FillAsync(cancellationToken).ConfigureAwait(false);
+            }
+            if (_chunkStart < _chunkEnd)
+            {
+                int n = Math.Min(buffer.Length, _chunkEnd - _chunkStart);
+                _chunk.AsSpan(_chunkStart, n).CopyTo(buffer.Span);
+                _chunkStart += n;
                 _sent += n;
-                _progress?.Invoke(n);
                 return n;
             }
             return await ReleaseTailAsync(buffer, cancellationToken).ConfigureAwait(false);
@@ -100,13 +107,34 @@ internal sealed class WithheldTailStream : Stream
         }
     }
 
+    /// <summary>
+    /// Reads the next chunk from the source (never the last byte), hashing it. Whole chunks, not
+    /// each socket read as it comes, go on to the service: it spends per piece of body it
+    /// receives, and a body trickling in at the registry's pace arrives in many small ones.
+    /// </summary>
+    private async Task FillAsync(CancellationToken cancellationToken)
+    {
+        _chunk ??= ArrayPool<byte>.Shared.Rent(ChunkBytes);
+        int want = (int)Math.Min(_chunk.Length, _blob.Size - 1 - _read);
+        int n = await _source.ReadAtLeastAsync(_chunk.AsMemory(0, want), want, throwOnEndOfStream: false, cancellationToken).ConfigureAwait(false);
+        if (n < want)
+        {
+            throw SizeError(_read + n);
+        }
+        _hash?.AppendData(_chunk, 0, n);
+        _read += n;
+        _chunkStart = 0;
+        _chunkEnd = n;
+        _progress?.Invoke(n);
+    }
+
     /// <summary>Reads the last byte and checks that nothing follows it, verifies, then lets the byte go.</summary>
     private async Task<int> ReleaseTailAsync(Memory<byte> buffer, CancellationToken cancellationToken)
     {
         byte[] tail = new byte[1];
         if (await _source.ReadAtLeastAsync(tail, 1, throwOnEndOfStream: false, cancellationToken).ConfigureAwait(false) == 0)
         {
-            throw SizeError(_sent);
+            throw SizeError(_read);
         }
         if (await _source.ReadAsync(new byte[1], cancellationToken).ConfigureAwait(false) > 0)
         {
@@ -127,6 +155,7 @@ internal sealed class WithheldTailStream : Stream
         }
         Verified = true;
         buffer.Span[0] = tail[0];
+        _read++;
         _sent++;
         _progress?.Invoke(1);
         return 1;
@@ -148,6 +177,10 @@ internal sealed class WithheldTailStream : Stream
         if (disposing)
         {
             _hash?.Dispose();
+            if (Interlocked.Exchange(ref _chunk, null) is { } chunk)
+            {
+                ArrayPool<byte>.Shared.Return(chunk);
+            }
         }
         base.Dispose(disposing);
     }

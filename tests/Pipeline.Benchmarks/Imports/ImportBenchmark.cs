@@ -153,7 +153,7 @@ public static class ImportBenchmark
         {
             await using var azurite = await AzuriteFixture.StartAsync();
             var started = Stopwatch.StartNew();
-            await using var host = await LocalHostProcess.StartAsync(azurite.ConnectionString, registry.Host);
+            await using var host = await LocalHostProcess.StartAsync(azurite.ConnectionString, registry.Host, extraEnvironment: HostEnvironment(args));
             double ready = started.Elapsed.TotalSeconds;
             using var api = new ApiClient(host.BaseUri);
             string customer = "bench";
@@ -249,6 +249,12 @@ public static class ImportBenchmark
         }
         return firstImport["status"]!.GetValue<string>() == "completed";
     }
+
+    /// <summary>Settings for LocalHost given as <c>--env=NAME=VALUE</c> (e.g. to compare a setting's effect).</summary>
+    private static Dictionary<string, string?> HostEnvironment(string[] args) =>
+        args.Where(a => a.StartsWith("--env=", StringComparison.Ordinal))
+            .Select(a => a["--env=".Length..].Split('=', 2))
+            .ToDictionary(kv => kv[0], kv => (string?)kv[1]);
 
     private static async Task<(double Seconds, JsonNode Import)> TimeImportAsync(ApiClient api, string key, string customer, string name, string reference)
     {
