@@ -22,14 +22,14 @@ public enum BlobWriteOutcome
 /// <summary>
 /// Content-addressed blob store: container <c>snapshots</c>, blob <c>sha256/&lt;hex&gt;</c>.
 /// A blob is written once, and never appears under its digest with bytes other than the
-/// descriptor's. A layer is streamed from the source straight into one Put Blob, hashed as it
-/// passes, with its last byte held back until size and sha256 match (see
-/// <see cref="WithheldTailStream"/>): as fast as a plain upload, and with no buffer that grows
-/// with the layer. A blob larger than one Put Blob may be is read one block at a time into a
-/// bounded pool of buffers, hashed and staged, and its block list committed only when size and
-/// sha256 match. Small blobs (configs) are read whole and sent with their Content-MD5. Every
-/// commit carries <c>If-None-Match: *</c>; a failed or concurrent write never leaves a committed
-/// blob with other bytes.
+/// descriptor's. A layer is read one block at a time into a bounded pool of buffers, hashed, and
+/// staged with its Content-MD5 while the next block is read, and its block list is committed only
+/// when size and sha256 match; no blob is ever held whole. Optionally (see
+/// <see cref="SnapshotOptions.StreamedUploadMaxMiB"/>) a layer is streamed from the source into
+/// one Put Blob instead, its last byte held back until size and sha256 match
+/// (<see cref="WithheldTailStream"/>). Small blobs (configs) are read whole and sent with their
+/// Content-MD5. Every commit carries <c>If-None-Match: *</c>; a failed or concurrent write never
+/// leaves a committed blob with other bytes.
 /// </summary>
 public sealed partial class BlobSnapshotStore : IDisposable
 {

@@ -23,7 +23,7 @@ public class BlobSnapshotStoreTests : IAsyncLifetime
     private const int BlockBytes = 1024 * 1024;
     private const int LargeBytes = 6 * BlockBytes + 17;
     private const int SmallBytes = 100_000;
-    protected static readonly SnapshotOptions SmallBlocks = new() { BlockSizeMiB = 1, BlocksInFlightPerBlob = 3, MaxBufferedBlocks = 4 };
+    protected static readonly SnapshotOptions SmallBlocks = new() { BlockSizeMiB = 1, BlocksInFlightPerBlob = 3, MaxBufferedBlocks = 4, StreamedUploadMaxMiB = 128 };
 
     /// <summary>How the store under test writes.</summary>
     protected virtual SnapshotOptions StoreOptions => SmallBlocks;
