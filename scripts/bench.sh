@@ -1,15 +1,27 @@
 #!/usr/bin/env bash
 # Runs the benchmarks: each prints its figures as ratios against a peer run in the same run on
 # the same data (skopeo copy, a plain SDK upload, a plan's own storage reads, SHA-256 alone and
-# casync make for chunking).
-# Usage: scripts/bench.sh [registry|import|plan|fanout|limits|agent|chunking|deltas]...
+# casync make for chunking, the layer-level delta for chunk deltas).
+# Usage: scripts/bench.sh [registry|import|plan|fanout|limits|agent|chunking|deltas [--option...]]...
+# import: --cold or --warm for one mode only (both by default), --split, --log.
 set -euo pipefail
 cd "$(dirname "$0")/.."
 scripts/setup.sh
 dotnet build tests/Pipeline.Benchmarks/Pipeline.Benchmarks.csproj -c Release --no-restore -nologo -v quiet -clp:ErrorsOnly
-which=("$@")
-[ ${#which[@]} -gt 0 ] || which=(registry import plan fanout limits agent chunking deltas)
-for name in "${which[@]}"; do
-  echo "== benchmark: $name"
-  dotnet tests/Pipeline.Benchmarks/bin/Release/net10.0/Pipeline.Benchmarks.dll "$name"
+# Arguments starting with -- are options of the benchmark named before them
+# (e.g. `scripts/bench.sh import --cold`).
+names=()
+declare -A options=()
+for arg in "$@"; do
+  if [[ "$arg" == --* && ${#names[@]} -gt 0 ]]; then
+    options[${names[-1]}]+=" $arg"
+  else
+    names+=("$arg")
+  fi
+done
+[ ${#names[@]} -gt 0 ] || names=(registry import plan fanout limits agent chunking deltas)
+for name in "${names[@]}"; do
+  echo "== benchmark: $name${options[$name]:-}"
+  # shellcheck disable=SC2086 # options are single words
+  dotnet tests/Pipeline.Benchmarks/bin/Release/net10.0/Pipeline.Benchmarks.dll "$name" ${options[$name]:-}
 done

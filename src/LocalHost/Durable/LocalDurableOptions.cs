@@ -50,8 +50,13 @@ public sealed class LocalDurableOptions
     /// </summary>
     public TimeSpan ControlQueueVisibilityTimeout { get; set; } = TimeSpan.FromSeconds(30);
 
-    /// <summary>Longest pause between polls of an empty queue; short keeps local runs snappy.</summary>
-    public TimeSpan MaxQueuePollingInterval { get; set; } = TimeSpan.FromSeconds(1);
+    /// <summary>
+    /// Longest pause between polls of an empty queue. Every orchestration step waits for a poll
+    /// that finds its message, and queues fall idle while a long activity runs, so this is paid
+    /// after every step of an import (with 1 s, up to seconds after the last byte was stored);
+    /// polling an idle local queue ten times a second costs little.
+    /// </summary>
+    public TimeSpan MaxQueuePollingInterval { get; set; } = TimeSpan.FromMilliseconds(100);
 
     /// <summary>
     /// Fixed sidecar port on 127.0.0.1, or <c>null</c> (the default) for a free port chosen at startup.

@@ -1,4 +1,5 @@
 using System.Text.Json.Serialization;
+using Pipeline.Snapshots;
 
 namespace Pipeline.Fleet;
 

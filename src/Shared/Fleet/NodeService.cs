@@ -1,5 +1,6 @@
 using Pipeline.Fleet.Instances;
 using Pipeline.Fleet.Rollout;
+using Pipeline.Snapshots;
 
 namespace Pipeline.Fleet;
 

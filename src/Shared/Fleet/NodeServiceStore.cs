@@ -2,6 +2,7 @@ using System.Text.Json;
 using Azure;
 using Azure.Data.Tables;
 using Pipeline.Fleet.Rollout;
+using Pipeline.Snapshots;
 using Pipeline.Storage;
 
 namespace Pipeline.Fleet;

@@ -51,12 +51,12 @@ public sealed class ImportOrchestrator : TaskOrchestrator<ImportRequest, ImportO
                 await context.CreateTimer(context.CurrentUtcDateTime + LockPollInterval, CancellationToken.None);
             }
 
+            // Each resolve also records its blobs for progress, and tells whether the latest
+            // version already holds its manifest: then there is nothing to copy.
             var resolved = await Task.WhenAll(input.Sources.Select(source =>
-                context.CallActivityAsync<ResolvedArch>(nameof(ResolveImageActivity), new ResolveImageInput(input.ImportId, input.CustomerId, source), Retry)));
+                context.CallActivityAsync<ResolvedArch>(nameof(ResolveImageActivity), new ResolveImageInput(input.ImportId, input.CustomerId, source, input.NodeServiceId), Retry)));
 
-            var blobs = DistinctBlobs(input, resolved);
-            await context.CallActivityAsync<bool>(nameof(RecordBlobsActivity), new RecordBlobsInput(input.ImportId, blobs.Select(b => b.Blob).ToList()), Retry);
-
+            var blobs = DistinctBlobs(input, resolved.Where(r => !r.Stored).ToList());
             var copied = await Task.WhenAll(Group(blobs, MaxGroups).Select(group =>
                 context.CallActivityAsync<SnapshotBlobsResult>(nameof(SnapshotBlobsActivity), new SnapshotBlobsInput(input.ImportId, input.CustomerId, group), Retry)));
 

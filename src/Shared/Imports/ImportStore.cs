@@ -50,13 +50,17 @@ public sealed class ImportStore(PipelineStorage storage)
         }, onlyIfNotTerminal: true, cancellationToken);
 
     /// <summary>Records the blobs the import will copy, with nothing done yet.</summary>
-    public async Task RecordBlobsAsync(string importId, IEnumerable<Descriptor> blobs, CancellationToken cancellationToken)
+    public Task RecordBlobsAsync(string importId, IEnumerable<Descriptor> blobs, CancellationToken cancellationToken) =>
+        RecordBlobsAsync(importId, blobs, done: false, cancellationToken);
+
+    /// <summary>Records the blobs an import needs; <paramref name="done"/> when they are already stored.</summary>
+    public async Task RecordBlobsAsync(string importId, IEnumerable<Descriptor> blobs, bool done, CancellationToken cancellationToken)
     {
         var table = await TableAsync(cancellationToken).ConfigureAwait(false);
         var actions = blobs.Select(b => new TableTransactionAction(TableTransactionActionType.UpsertReplace, new TableEntity(importId, BlobRowPrefix + b.Digest.Hex)
         {
             ["size"] = b.Size,
-            ["bytes_done"] = 0L,
+            ["bytes_done"] = done ? b.Size : 0L,
         })).ToList();
         // A batch holds at most 100 operations of one partition.
         foreach (var chunk in actions.Chunk(100))

@@ -21,12 +21,15 @@ public enum BlobWriteOutcome
 
 /// <summary>
 /// Content-addressed blob store: container <c>snapshots</c>, blob <c>sha256/&lt;hex&gt;</c>.
-/// A blob is written once. Its bytes are read from the source one block at a time into a bounded
-/// pool of buffers, hashed, and staged while the next block is read, so reading and writing
-/// overlap and no blob is ever held whole. Each block carries its Content-MD5, so the service
-/// rejects a block damaged in transit and the SDK can retry it from its buffer. The block list is
-/// committed with <c>If-None-Match: *</c> only when size and sha256 equal the descriptor; a
-/// failed or concurrent write never leaves a committed blob with other bytes.
+/// A blob is written once, and never appears under its digest with bytes other than the
+/// descriptor's. A layer is read one block at a time into a bounded pool of buffers, hashed, and
+/// staged with its Content-MD5 while the next block is read, and its block list is committed only
+/// when size and sha256 match; no blob is ever held whole. Optionally (see
+/// <see cref="SnapshotOptions.StreamedUploadMaxMiB"/>) a layer is streamed from the source into
+/// one Put Blob instead, its last byte held back until size and sha256 match
+/// (<see cref="WithheldTailStream"/>). Small blobs (configs) are read whole and sent with their
+/// Content-MD5. Every commit carries <c>If-None-Match: *</c>; a failed or concurrent write never
+/// leaves a committed blob with other bytes.
 /// </summary>
 public sealed partial class BlobSnapshotStore : IDisposable
 {
@@ -45,18 +48,20 @@ public sealed partial class BlobSnapshotStore : IDisposable
     private readonly ILogger<BlobSnapshotStore> _logger;
     private readonly BlockBufferPool _buffers;
     private readonly int _inFlightPerBlob;
+    private readonly long _streamedUploadMaxBytes;
 
     public BlobSnapshotStore(PipelineStorage storage, IOptions<SnapshotOptions> options, ILogger<BlobSnapshotStore> logger)
     {
         var o = options.Value;
-        if (o.BlockSizeMiB is < 1 or > 4000 || o.BlocksInFlightPerBlob < 1 || o.MaxBufferedBlocks < 1)
+        if (o.BlockSizeMiB is < 1 or > 4000 || o.BlocksInFlightPerBlob < 1 || o.MaxBufferedBlocks < 1 || o.StreamedUploadMaxMiB is < 0 or > SnapshotOptions.PutBlobMaxMiB)
         {
-            throw new ArgumentOutOfRangeException(nameof(options), "Pipeline:Snapshots needs BlockSizeMiB 1-4000 and BlocksInFlightPerBlob, MaxBufferedBlocks at least 1.");
+            throw new ArgumentOutOfRangeException(nameof(options), $"Pipeline:Snapshots needs BlockSizeMiB 1-4000, BlocksInFlightPerBlob and MaxBufferedBlocks at least 1, StreamedUploadMaxMiB 0-{SnapshotOptions.PutBlobMaxMiB}.");
         }
         _storage = storage;
         _logger = logger;
         _buffers = new BlockBufferPool(o.BlockBytes, o.MaxBufferedBlocks);
         _inFlightPerBlob = Math.Min(o.BlocksInFlightPerBlob, o.MaxBufferedBlocks);
+        _streamedUploadMaxBytes = o.StreamedUploadMaxMiB * 1024L * 1024;
     }
 
     /// <summary>Bytes per staged block.</summary>
@@ -79,9 +84,52 @@ public sealed partial class BlobSnapshotStore : IDisposable
     /// <paramref name="progress"/> is told of bytes as they are read from the source.
     /// </summary>
     public Task<BlobWriteOutcome> WriteAsync(Descriptor blob, Stream source, Action<long>? progress, CancellationToken cancellationToken) =>
-        blob.Size <= BlockBytes
-            ? WriteOneShotAsync(blob, source, progress, cancellationToken)
-            : WriteStagedAsync(blob, source, progress, cancellationToken);
+        blob.Size <= TinyBlobBytes ? WriteOneShotAsync(blob, source, progress, cancellationToken)
+        : blob.Size <= _streamedUploadMaxBytes ? WriteStreamedAsync(blob, source, progress, cancellationToken)
+        : blob.Size <= BlockBytes ? WriteOneShotAsync(blob, source, progress, cancellationToken)
+        : WriteStagedAsync(blob, source, progress, cancellationToken);
+
+    /// <summary>
+    /// A layer streamed from the source into one Put Blob whose last byte is released only after
+    /// size and sha256 match. A failure of the source or of the check is thrown as itself; the
+    /// request then ends a byte short and the service stores nothing.
+    /// </summary>
+    private async Task<BlobWriteOutcome> WriteStreamedAsync(Descriptor blob, Stream source, Action<long>? progress, CancellationToken cancellationToken)
+    {
+        await using var body = new WithheldTailStream(source, blob, progress);
+        try
+        {
+            await _storage.SnapshotUploads.GetBlockBlobClient(BlobName(blob.Digest)).UploadAsync(
+                body,
+                new BlobUploadOptions
+                {
+                    HttpHeaders = Headers(),
+                    Conditions = NoOverwrite,
+                    // One request whatever the size: left to its default (256 MiB), the SDK would
+                    // cut a larger body into blocks of its own, buffered in memory.
+                    TransferOptions = new StorageTransferOptions { InitialTransferSize = blob.Size, MaximumTransferSize = blob.Size, MaximumConcurrency = 1 },
+                    TransferValidation = new UploadTransferValidationOptions { ChecksumAlgorithm = StorageChecksumAlgorithm.None },
+                },
+                cancellationToken).ConfigureAwait(false);
+        }
+        catch (Exception e) when (body.Failure is { } failure && failure is not OperationCanceledException && !ReferenceEquals(e, failure))
+        {
+            // The transport wraps what the body threw; the caller should see the source's error
+            // (a dropped registry, a digest mismatch) with its own type and code.
+            System.Runtime.ExceptionServices.ExceptionDispatchInfo.Throw(failure);
+            throw;
+        }
+        catch (RequestFailedException e) when (IsAlreadyPresent(e))
+        {
+            // Another writer committed the same digest first; its bytes were verified the same way.
+            return BlobWriteOutcome.AlreadyPresent;
+        }
+        LogStored(_logger, blob.Digest.ToString(), blob.Size);
+        return BlobWriteOutcome.Stored;
+    }
+
+    private static bool IsAlreadyPresent(RequestFailedException e) =>
+        e.Status is 409 or 412 || e.ErrorCode == BlobErrorCode.BlobAlreadyExists || e.ErrorCode == BlobErrorCode.ConditionNotMet;
 
     private static BlobHttpHeaders Headers(byte[]? contentMd5 = null) => new() { ContentType = "application/octet-stream", ContentHash = contentMd5 };
 
@@ -243,7 +291,7 @@ public sealed partial class BlobSnapshotStore : IDisposable
             LogStored(_logger, blob.Digest.ToString(), blob.Size);
             return BlobWriteOutcome.Stored;
         }
-        catch (RequestFailedException e) when (e.Status == 409 || e.ErrorCode == BlobErrorCode.BlobAlreadyExists)
+        catch (RequestFailedException e) when (IsAlreadyPresent(e))
         {
             // Another writer committed the same digest first; its bytes were verified the same way.
             return BlobWriteOutcome.AlreadyPresent;

@@ -1,5 +1,4 @@
 using System.Text.Json.Serialization;
-using Pipeline.Fleet;
 using Pipeline.Oci;
 
 namespace Pipeline.Snapshots;

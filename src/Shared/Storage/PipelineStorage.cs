@@ -19,29 +19,50 @@ public sealed class PipelineStorage
     private readonly HashSet<string> _createdTables = [];
     private readonly SemaphoreSlim _createLock = new(1, 1);
 
-    public PipelineStorage(IOptions<StorageOptions> options)
-        : this(Clients(options.Value))
-    {
-    }
-
     /// <summary>Storage reached through clients made elsewhere (tests: a token credential on an HTTPS Azurite).</summary>
     internal PipelineStorage((BlobServiceClient Blobs, QueueServiceClient Queues, TableServiceClient Tables) clients)
     {
         (Blobs, Queues, _tables) = clients;
         Snapshots = Blobs.GetBlobContainerClient(SnapshotsContainer);
+        SnapshotUploads = Snapshots;
     }
 
-    private static (BlobServiceClient, QueueServiceClient, TableServiceClient) Clients(StorageOptions o)
+    public PipelineStorage(IOptions<StorageOptions> options)
+        : this(Clients(options.Value))
+    {
+    }
+
+    private PipelineStorage((BlobServiceClient Blobs, QueueServiceClient Queues, TableServiceClient Tables, BlobServiceClient Uploads) clients)
+        : this((clients.Blobs, clients.Queues, clients.Tables))
+    {
+        SnapshotUploads = clients.Uploads.GetBlobContainerClient(SnapshotsContainer);
+    }
+
+    private static (BlobServiceClient, QueueServiceClient, TableServiceClient, BlobServiceClient) Clients(StorageOptions o)
     {
         if (o.UsesIdentity)
         {
             TokenCredential credential = string.IsNullOrEmpty(o.ClientId)
                 ? new DefaultAzureCredential()
                 : new ManagedIdentityCredential(ManagedIdentityId.FromUserAssignedClientId(o.ClientId));
-            return (new BlobServiceClient(o.BlobServiceUri, credential), new QueueServiceClient(o.QueueServiceUri, credential), new TableServiceClient(o.TableServiceUri, credential));
+            return (new BlobServiceClient(o.BlobServiceUri, credential), new QueueServiceClient(o.QueueServiceUri, credential), new TableServiceClient(o.TableServiceUri, credential),
+                new BlobServiceClient(o.BlobServiceUri, credential, UploadOptions()));
         }
         string cs = string.IsNullOrWhiteSpace(o.ConnectionString) ? StorageOptions.LocalDefault : o.ConnectionString;
-        return (new BlobServiceClient(cs), new QueueServiceClient(cs), new TableServiceClient(cs));
+        return (new BlobServiceClient(cs), new QueueServiceClient(cs), new TableServiceClient(cs), new BlobServiceClient(cs, UploadOptions()));
+    }
+
+    /// <summary>
+    /// Options of the client that streams layers from a registry into one request each: no
+    /// retries (a body already sent cannot be sent again; the caller reopens the source instead)
+    /// and a network timeout sized for a layer that arrives at a registry's pace, not 100 s.
+    /// </summary>
+    private static BlobClientOptions UploadOptions()
+    {
+        var options = new BlobClientOptions();
+        options.Retry.MaxRetries = 0;
+        options.Retry.NetworkTimeout = TimeSpan.FromHours(1);
+        return options;
     }
 
     public BlobServiceClient Blobs { get; }
@@ -49,6 +70,9 @@ public sealed class PipelineStorage
     public QueueServiceClient Queues { get; }
 
     public BlobContainerClient Snapshots { get; }
+
+    /// <summary>The snapshots container through a client for streamed, single-request layer uploads (see <see cref="UploadOptions"/>).</summary>
+    public BlobContainerClient SnapshotUploads { get; }
 
     /// <summary>A table client, the table created on first use in this process.</summary>
     public async Task<TableClient> TableAsync(string name, CancellationToken cancellationToken)

@@ -87,17 +87,17 @@ public sealed class ApiClient(Uri baseUri) : IDisposable
         }).ToArray());
 
     /// <summary>Starts an import and waits for it to end; returns the final <c>Import</c>.</summary>
-    public async Task<JsonElement> ImportAndWaitAsync(string key, string customerId, JsonObject nodeServiceInput, TimeSpan? timeout = null)
+    public async Task<JsonElement> ImportAndWaitAsync(string key, string customerId, JsonObject nodeServiceInput, TimeSpan? timeout = null, TimeSpan? pollInterval = null)
     {
         var started = (await ImportAsync(key, customerId, nodeServiceInput)).Ok().GetProperty("DM_import_node_service");
-        return await WaitForImportAsync(key, started.GetProperty("import_id").GetString()!, timeout ?? TimeSpan.FromMinutes(2));
+        return await WaitForImportAsync(key, started.GetProperty("import_id").GetString()!, timeout ?? TimeSpan.FromMinutes(2), pollInterval: pollInterval);
     }
 
     public Task<GraphQLAnswer> GetImportAsync(string key, string importId) =>
         QueryAsync(key, "query($id: ID!) { DM_get_import(import_id: $id) { " + ImportFields + " } }", new { id = importId });
 
     /// <summary>Polls <c>DM_get_import</c> until the import is completed or failed.</summary>
-    public async Task<JsonElement> WaitForImportAsync(string key, string importId, TimeSpan timeout, Func<JsonElement, Task>? onProgress = null)
+    public async Task<JsonElement> WaitForImportAsync(string key, string importId, TimeSpan timeout, Func<JsonElement, Task>? onProgress = null, TimeSpan? pollInterval = null)
     {
         var deadline = DateTime.UtcNow + timeout;
         while (true)
@@ -116,7 +116,7 @@ public sealed class ApiClient(Uri baseUri) : IDisposable
             {
                 throw new TimeoutException($"Import {importId} still {status} after {timeout}: {import}");
             }
-            await Task.Delay(250);
+            await Task.Delay(pollInterval ?? TimeSpan.FromMilliseconds(250));
         }
     }
 

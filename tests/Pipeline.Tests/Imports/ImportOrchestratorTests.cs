@@ -43,11 +43,6 @@ public sealed class ImportOrchestratorTests
                 rec.Calls.Enqueue("resolve:" + input.Source.Arch);
                 return resolve(input);
             });
-            r.AddActivityFunc<RecordBlobsInput, bool>(nameof(RecordBlobsActivity), (_, input) =>
-            {
-                rec.Calls.Enqueue($"record:{input.Blobs.Count}");
-                return true;
-            });
             r.AddActivityFunc<SnapshotBlobsInput, SnapshotBlobsResult>(nameof(SnapshotBlobsActivity), (_, input) =>
             {
                 rec.Calls.Enqueue("snapshot");
@@ -121,8 +116,30 @@ public sealed class ImportOrchestratorTests
         Assert.Equal(2, rec.Committed!.Architectures.Count);
         Assert.Equal(["commit", "unlock"], rec.Calls.TakeLast(2));
         Assert.Equal("lock", rec.Calls.First());
-        Assert.Contains("record:3", rec.Calls);
         Assert.Equal(1050 + 100, rec.Committed.BytesFetched);
+    }
+
+    [Fact]
+    public async Task RunAsync_EveryArchAlreadyInTheLatestVersion_CommitsWithoutSnapshotting()
+    {
+        var (outcome, rec) = await RunAsync(i => Arch(i.Source.Arch, Blob('a', 1000)) with { Stored = i.NodeServiceId == "ns_x" }, "amd64", "arm64");
+
+        Assert.Equal(7, outcome.ContainerVersion);
+        Assert.DoesNotContain("snapshot", rec.Calls);
+        Assert.Empty(rec.Snapshotted);
+        Assert.Equal(2, rec.Committed!.Architectures.Count);
+        Assert.Equal(0, rec.Committed.BytesFetched);
+    }
+
+    [Fact]
+    public async Task RunAsync_OneArchAlreadyInTheLatestVersion_SnapshotsOnlyTheOther()
+    {
+        var (outcome, rec) = await RunAsync(i => i.Source.Arch == "amd64" ? Arch("amd64", Blob('a', 1000)) with { Stored = true } : Arch("arm64", Blob('b', 50)), "amd64", "arm64");
+
+        Assert.Equal(7, outcome.ContainerVersion);
+        // arm64's config and layer; amd64's own layer is not copied again.
+        Assert.Equal(2, rec.Snapshotted.Count);
+        Assert.DoesNotContain(Blob('a', 1000).Digest, rec.Snapshotted);
     }
 
     [Fact]

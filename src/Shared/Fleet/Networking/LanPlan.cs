@@ -1,5 +1,6 @@
 using System.Net;
 using System.Numerics;
+using Pipeline.Snapshots;
 
 namespace Pipeline.Fleet.Networking;
 

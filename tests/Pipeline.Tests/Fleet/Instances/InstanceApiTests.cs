@@ -2,6 +2,7 @@ using System.Net;
 using System.Text.Json;
 using System.Text.Json.Nodes;
 using Pipeline.Fleet;
+using Pipeline.Snapshots;
 using Pipeline.Tests.Api;
 using Pipeline.Tests.Fixtures;
 

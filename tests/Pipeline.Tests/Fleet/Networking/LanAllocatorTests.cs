@@ -1,5 +1,6 @@
 using Pipeline.Fleet;
 using Pipeline.Fleet.Networking;
+using Pipeline.Snapshots;
 using Pipeline.Tests.Fixtures;
 
 namespace Pipeline.Tests.Fleet.Networking;

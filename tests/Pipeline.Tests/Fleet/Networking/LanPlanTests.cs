@@ -1,6 +1,7 @@
 using System.Net;
 using Pipeline.Fleet;
 using Pipeline.Fleet.Networking;
+using Pipeline.Snapshots;
 
 namespace Pipeline.Tests.Fleet.Networking;
 

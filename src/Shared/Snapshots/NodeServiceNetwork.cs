@@ -1,10 +1,11 @@
 using System.Text.Json.Serialization;
 
-namespace Pipeline.Fleet;
+namespace Pipeline.Snapshots;
 
 /// <summary>
 /// A node service's networking settings (API.md <c>NodeServiceInput</c>): fixed by its first
-/// import and inherited by later ones. Values are as the user gave them, validated.
+/// import and inherited by later ones. Values are as the user gave them, validated. Kept with the
+/// snapshot records that carry it, so Snapshots needs nothing from Fleet (Fleet reads Snapshots).
 /// </summary>
 public sealed record NodeServiceNetwork(
     [property: JsonPropertyName("wan_configure_network")] string WanConfigureNetwork,
