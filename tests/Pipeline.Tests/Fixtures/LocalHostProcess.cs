@@ -43,6 +43,22 @@ public sealed class LocalHostProcess : IAsyncDisposable
             throw new InvalidOperationException($"{dll} is missing: build the solution first.");
         }
         taskHub ??= "hub" + Guid.NewGuid().ToString("N")[..12];
+        for (int attempt = 1; ; attempt++)
+        {
+            try
+            {
+                return await StartOnceAsync(dll, storageConnectionString, insecureHosts, taskHub, logPath, extraEnvironment);
+            }
+            catch (InvalidOperationException e) when (attempt < 3 && e.Message.Contains("address already in use", StringComparison.Ordinal))
+            {
+                // The port chosen here was free a moment ago, and so was the one LocalHost chose for
+                // its durable sidecar: once in a while the two are the same. Another port, again.
+            }
+        }
+    }
+
+    private static async Task<LocalHostProcess> StartOnceAsync(string dll, string storageConnectionString, string insecureHosts, string taskHub, string? logPath, IReadOnlyDictionary<string, string?>? extraEnvironment)
+    {
         int port = FreePort.Next();
         var env = new Dictionary<string, string?>
         {
