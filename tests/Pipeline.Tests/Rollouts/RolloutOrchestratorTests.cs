@@ -148,7 +148,8 @@ public sealed class RolloutOrchestratorTests : IAsyncLifetime
 
         Assert.Equal(expected, record.State);
         Assert.Equal(failing, record.Waves.Single().Failed);
-        Assert.Equal(10 - failing, record.Waves.Single().Healthy);
+        // A rollback stops at the failure that reaches the threshold, whoever has reported by then.
+        Assert.InRange(record.Waves.Single().Healthy, expected == RolloutRecord.Completed ? 10 - failing : 0, 10 - failing);
         Assert.Equal(expected == RolloutRecord.Completed ? 2 : 1, (await fleet.ServiceAsync()).Rollout!.BaseVersion);
     }
 }
