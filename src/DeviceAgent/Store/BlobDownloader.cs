@@ -128,16 +128,7 @@ internal sealed class BlobDownloader(HttpClient http, ContentStore store, Downlo
         {
             while (true)
             {
-                stall.CancelAfter(policy.StallTimeout);
-                int n;
-                try
-                {
-                    n = await body.ReadAsync(buffer.AsMemory(0, DownloadPolicy.BufferBytes), stall.Token).ConfigureAwait(false);
-                }
-                catch (OperationCanceledException) when (!cancellationToken.IsCancellationRequested)
-                {
-                    throw new TimeoutException($"no byte arrived for {policy.StallTimeout.TotalSeconds:0} s");
-                }
+                int n = await policy.ReadAsync(body, buffer.AsMemory(0, DownloadPolicy.BufferBytes), stall, "", cancellationToken).ConfigureAwait(false);
                 if (n == 0)
                 {
                     break;

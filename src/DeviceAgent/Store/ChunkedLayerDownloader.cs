@@ -214,16 +214,7 @@ internal sealed class ChunkedLayerDownloader(HttpClient http, ContentStore store
                 int have = 0;
                 while (have < length)
                 {
-                    stall.CancelAfter(policy.StallTimeout);
-                    int n;
-                    try
-                    {
-                        n = await body.ReadAsync(frame.AsMemory(have, length - have), stall.Token).ConfigureAwait(false);
-                    }
-                    catch (OperationCanceledException) when (!cancellationToken.IsCancellationRequested)
-                    {
-                        throw new TimeoutException($"no byte of the chunk pack arrived for {policy.StallTimeout.TotalSeconds:0} s");
-                    }
+                    int n = await policy.ReadAsync(body, frame.AsMemory(have, length - have), stall, "of the chunk pack ", cancellationToken).ConfigureAwait(false);
                     if (n == 0)
                     {
                         throw new IOException($"the chunk pack closed {length - have} bytes before the end of chunk {k}");
@@ -338,16 +329,7 @@ internal sealed class ChunkedLayerDownloader(HttpClient http, ContentStore store
             await using var output = new FileStream(temporary, FileMode.Create, FileAccess.Write, FileShare.None, 64 * 1024);
             while (true)
             {
-                stall.CancelAfter(policy.StallTimeout);
-                int n;
-                try
-                {
-                    n = await body.ReadAsync(buffer.AsMemory(0, DownloadPolicy.BufferBytes), stall.Token).ConfigureAwait(false);
-                }
-                catch (OperationCanceledException) when (!cancellationToken.IsCancellationRequested)
-                {
-                    throw new TimeoutException($"no byte of the chunk {what} arrived for {policy.StallTimeout.TotalSeconds:0} s");
-                }
+                int n = await policy.ReadAsync(body, buffer.AsMemory(0, DownloadPolicy.BufferBytes), stall, $"of the chunk {what} ", cancellationToken).ConfigureAwait(false);
                 if (n == 0)
                 {
                     break;

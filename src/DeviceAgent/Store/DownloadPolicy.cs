@@ -16,6 +16,25 @@ internal sealed record DownloadPolicy(int MaxAttempts, TimeSpan FirstBackoff, Ti
 
     public static DownloadPolicy Default { get; } = new(6, TimeSpan.FromMilliseconds(250), TimeSpan.FromSeconds(30));
 
+    /// <summary>
+    /// One read of a download's body under the stall guard: the guard is re-armed before the
+    /// read, and a read that gets no byte for <see cref="StallTimeout"/> becomes a
+    /// <see cref="TimeoutException"/> naming <paramref name="what"/> (a dropped link, retried by
+    /// the caller), unlike a cancellation of the caller's own.
+    /// </summary>
+    public async ValueTask<int> ReadAsync(Stream body, Memory<byte> buffer, CancellationTokenSource stall, string what, CancellationToken cancellationToken)
+    {
+        stall.CancelAfter(StallTimeout);
+        try
+        {
+            return await body.ReadAsync(buffer, stall.Token).ConfigureAwait(false);
+        }
+        catch (OperationCanceledException) when (!cancellationToken.IsCancellationRequested)
+        {
+            throw new TimeoutException($"no byte {what}arrived for {StallTimeout.TotalSeconds:0} s");
+        }
+    }
+
     /// <summary>The pause after the <paramref name="failures"/>-th failed try in a row, give or take a fifth.</summary>
     public TimeSpan Backoff(int failures)
     {
