@@ -41,6 +41,21 @@ public sealed class NodeServiceStore(PipelineStorage storage)
     }
 
     /// <summary>
+    /// The node service for an API call: <c>NOT_FOUND</c> when there is none, and
+    /// <paramref name="authorize"/> (which throws <c>FORBIDDEN</c>) applied to its customer.
+    /// </summary>
+    public async Task<NodeService> FindAuthorizedAsync(string nodeServiceId, Action<string> authorize, CancellationToken cancellationToken)
+    {
+        var (service, _) = await FindAsync(nodeServiceId, cancellationToken).ConfigureAwait(false);
+        if (service is null)
+        {
+            throw new PipelineException(ErrorCodes.NotFound, $"No node service '{nodeServiceId}'.");
+        }
+        authorize(service.CustomerId);
+        return service;
+    }
+
+    /// <summary>
     /// Records <paramref name="service"/> as the latest state, if the row still has
     /// <paramref name="etag"/> (default: the row must not exist yet). False when another writer won.
     /// </summary>

@@ -13,7 +13,7 @@ public sealed class RolloutService(NodeServiceStore services, SnapshotRecordStor
 {
     public async Task<RolloutRecord> GetAsync(string nodeServiceId, int version, Action<string> authorize, CancellationToken cancellationToken)
     {
-        var service = await FindAsync(nodeServiceId, authorize, cancellationToken).ConfigureAwait(false);
+        var service = await services.FindAuthorizedAsync(nodeServiceId, authorize, cancellationToken).ConfigureAwait(false);
         if (version < 1 || await versions.GetAsync(service.NodeServiceId, version, cancellationToken).ConfigureAwait(false) is null)
         {
             throw new PipelineException(ErrorCodes.NotFound, $"Node service '{nodeServiceId}' has no version {version}.");
@@ -33,18 +33,7 @@ public sealed class RolloutService(NodeServiceStore services, SnapshotRecordStor
 
     public async Task SetPolicyAsync(string nodeServiceId, RolloutPolicy policy, Action<string> authorize, CancellationToken cancellationToken)
     {
-        var service = await FindAsync(nodeServiceId, authorize, cancellationToken).ConfigureAwait(false);
+        var service = await services.FindAuthorizedAsync(nodeServiceId, authorize, cancellationToken).ConfigureAwait(false);
         await services.UpdateAsync(service.CustomerId, service.NodeServiceId, s => s with { Policy = policy }, cancellationToken).ConfigureAwait(false);
-    }
-
-    private async Task<NodeService> FindAsync(string nodeServiceId, Action<string> authorize, CancellationToken cancellationToken)
-    {
-        var (service, _) = await services.FindAsync(nodeServiceId, cancellationToken).ConfigureAwait(false);
-        if (service is null)
-        {
-            throw new PipelineException(ErrorCodes.NotFound, $"No node service '{nodeServiceId}'.");
-        }
-        authorize(service.CustomerId);
-        return service;
     }
 }

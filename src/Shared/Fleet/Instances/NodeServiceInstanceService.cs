@@ -28,7 +28,7 @@ public sealed class NodeServiceInstanceService(
     public async Task<InstanceView> AddAsync(string nodeServiceId, string deviceId, string? configMapJson, Action<string> authorize, CancellationToken cancellationToken)
     {
         DeviceService.ValidateDeviceId(deviceId);
-        var service = await FindServiceAsync(nodeServiceId, authorize, cancellationToken).ConfigureAwait(false);
+        var service = await services.FindAuthorizedAsync(nodeServiceId, authorize, cancellationToken).ConfigureAwait(false);
         var device = await devices.GetAsync(deviceId, cancellationToken).ConfigureAwait(false)
             ?? throw new PipelineException(ErrorCodes.NotFound, $"Device '{deviceId}' is not registered; DM_register_device registers it.");
         if (device.CustomerId != service.CustomerId)
@@ -89,7 +89,7 @@ public sealed class NodeServiceInstanceService(
     /// <summary>A page of a node service's instances, oldest first, and how many there are.</summary>
     public async Task<(IReadOnlyList<InstanceView> Page, int Total)> ListAsync(string nodeServiceId, int skip, int take, Action<string> authorize, CancellationToken cancellationToken)
     {
-        var service = await FindServiceAsync(nodeServiceId, authorize, cancellationToken).ConfigureAwait(false);
+        var service = await services.FindAuthorizedAsync(nodeServiceId, authorize, cancellationToken).ConfigureAwait(false);
         var all = await instances.ListAsync(service.NodeServiceId, cancellationToken).ConfigureAwait(false);
         var page = all.Skip(skip).Take(take).Select(i => new InstanceView(i, i.TargetVersion(service))).ToList();
         return (page, all.Count);
@@ -140,17 +140,6 @@ public sealed class NodeServiceInstanceService(
             throw new PipelineException(ErrorCodes.NotFound, $"Node service instance '{missing.First()}' was removed meanwhile.");
         }
         return targets;
-    }
-
-    private async Task<NodeService> FindServiceAsync(string nodeServiceId, Action<string> authorize, CancellationToken cancellationToken)
-    {
-        var (service, _) = await services.FindAsync(nodeServiceId, cancellationToken).ConfigureAwait(false);
-        if (service is null)
-        {
-            throw new PipelineException(ErrorCodes.NotFound, $"No node service '{nodeServiceId}'.");
-        }
-        authorize(service.CustomerId);
-        return service;
     }
 
     private static ParallelOptions Options(CancellationToken cancellationToken) =>
