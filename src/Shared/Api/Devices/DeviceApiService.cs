@@ -37,7 +37,7 @@ public sealed class DeviceApiService(
     public async Task<PlanResponse> PlanAsync(string deviceId, string instanceId, string? key, PlanRequest request, CancellationToken cancellationToken)
     {
         var have = request.Have;
-        var (instance, service) = await OpenAsync(deviceId, instanceId, key, cancellationToken).ConfigureAwait(false);
+        var (instance, _, service) = await OpenAsync(deviceId, instanceId, key, cancellationToken).ConfigureAwait(false);
         var network = PlanNetworkOf(service.Network, instance);
         var configMap = instance.ConfigMapJson is { } json ? JsonDocument.Parse(json).RootElement.Clone() : (JsonElement?)null;
         if (instance.TargetVersion(service) is not int version)
@@ -91,13 +91,13 @@ public sealed class DeviceApiService(
     /// </summary>
     public async Task<StatusOutcome> ReportAsync(string deviceId, string instanceId, string? key, StatusReport report, CancellationToken cancellationToken)
     {
-        var (instance, service) = await OpenAsync(deviceId, instanceId, key, cancellationToken).ConfigureAwait(false);
+        var (instance, etag, service) = await OpenAsync(deviceId, instanceId, key, cancellationToken).ConfigureAwait(false);
         if (await versions.GetAsync(instance.NodeServiceId, report.ContainerVersion, cancellationToken).ConfigureAwait(false) is null)
         {
             throw new PipelineException(ErrorCodes.BadInput, $"container_version: this node service has no version {report.ContainerVersion}.");
         }
         var status = new InstanceStatus(report.ContainerVersion, report.State, report.Healthy, report.Message, time.GetUtcNow());
-        string? rollout = await RecordRolloutResultAsync(instance, service, status, cancellationToken).ConfigureAwait(false);
+        string? rollout = await RecordRolloutResultAsync(instance, etag, service, status, cancellationToken).ConfigureAwait(false);
         if (!await instances.TrySetStatusAsync(instance.NodeServiceId, instance.InstanceId, status, cancellationToken).ConfigureAwait(false))
         {
             throw new PipelineException(ErrorCodes.Forbidden, NotYours);
@@ -108,13 +108,18 @@ public sealed class DeviceApiService(
     /// <summary>
     /// Moves the instance's rollout result when the report is about the version rolling out to it
     /// now; returns the rollout's orchestration id when it did. The write is conditional on the
-    /// row read, so of two reports racing only one moves the result.
+    /// row read (the one the request opened, then a fresh one after a lost race), so of two
+    /// reports racing only one moves the result.
     /// </summary>
-    private async Task<string?> RecordRolloutResultAsync(NodeServiceInstance instance, NodeService service, InstanceStatus status, CancellationToken cancellationToken)
+    private async Task<string?> RecordRolloutResultAsync(NodeServiceInstance instance, Azure.ETag etag, NodeService service, InstanceStatus status, CancellationToken cancellationToken)
     {
+        NodeServiceInstance? current = instance;
         for (int attempt = 0; attempt < 3; attempt++)
         {
-            var (current, etag) = await instances.GetAsync(instance.InstanceId, cancellationToken).ConfigureAwait(false);
+            if (attempt > 0)
+            {
+                (current, etag) = await instances.GetAsync(instance.InstanceId, cancellationToken).ConfigureAwait(false);
+            }
             if (current is null
                 || service.Rollout?.RollingVersion is not int rolling
                 // Admitted to the rolling version (under a one-wave policy that is at commit,
@@ -162,19 +167,19 @@ public sealed class DeviceApiService(
             .ToList());
     }
 
-    /// <summary>The instance and its node service, when the key opens the device and the instance is on it.</summary>
-    private async Task<(NodeServiceInstance Instance, NodeService Service)> OpenAsync(string deviceId, string instanceId, string? key, CancellationToken cancellationToken)
+    /// <summary>The instance (with its row's ETag) and its node service, when the key opens the device and the instance is on it.</summary>
+    private async Task<(NodeServiceInstance Instance, Azure.ETag ETag, NodeService Service)> OpenAsync(string deviceId, string instanceId, string? key, CancellationToken cancellationToken)
     {
         var deviceRead = devices.AuthenticateAsync(deviceId, key, cancellationToken);
         var instanceRead = instances.GetAsync(instanceId, cancellationToken);
         var device = await deviceRead.ConfigureAwait(false);
-        var (instance, _) = await instanceRead.ConfigureAwait(false);
+        var (instance, etag) = await instanceRead.ConfigureAwait(false);
         if (device is null || instance is null || instance.DeviceId != device.DeviceId || instance.CustomerId != device.CustomerId)
         {
             throw new PipelineException(ErrorCodes.Forbidden, NotYours);
         }
         var (service, _) = await services.GetAsync(instance.CustomerId, instance.NodeServiceId, cancellationToken).ConfigureAwait(false);
-        return service is null ? throw new PipelineException(ErrorCodes.Forbidden, NotYours) : (instance, service);
+        return service is null ? throw new PipelineException(ErrorCodes.Forbidden, NotYours) : (instance, etag, service);
     }
 
     private static PlanNetwork PlanNetworkOf(NodeServiceNetwork network, NodeServiceInstance instance) => new(
