@@ -19,6 +19,10 @@ public static class DurableFunctions
     public static Task<ImportOutcome> RunImportOrchestrator([OrchestrationTrigger] TaskOrchestrationContext context) =>
         new ImportOrchestrator().RunAsync(context, context.GetInput<ImportRequest>()!);
 
+    [Function(nameof(BeginImportActivity))]
+    public static Task<BeginImportResult> BeginImport([ActivityTrigger] BeginImportInput input, FunctionContext fc) =>
+        Activity<BeginImportActivity>(fc).RunAsync(Context(nameof(BeginImportActivity), fc), input);
+
     [Function(nameof(ResolveImageActivity))]
     public static Task<ResolvedArch> ResolveImage([ActivityTrigger] ResolveImageInput input, FunctionContext fc) =>
         Activity<ResolveImageActivity>(fc).RunAsync(Context(nameof(ResolveImageActivity), fc), input);

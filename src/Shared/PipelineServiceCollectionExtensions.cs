@@ -38,6 +38,7 @@ public static class PipelineServiceCollectionExtensions
         services.AddSingleton<ImportService>();
         services.AddOptions<ImportLimitOptions>().BindConfiguration(ImportLimitOptions.Section);
         services.AddSingleton<ImportLockStore>();
+        services.AddSingleton<ImageResolver>();
         services.AddOptions<SecretOptions>().BindConfiguration(SecretOptions.Section);
         services.AddSingleton<ISecretStore>(sp => sp.GetRequiredService<IOptions<SecretOptions>>().Value.KeyVaultUri is null
             ? ActivatorUtilities.CreateInstance<LocalSecretStore>(sp)
@@ -90,6 +91,7 @@ public static class PipelineServiceCollectionExtensions
     /// <summary>The activities of the pipeline, likewise.</summary>
     public static IReadOnlyList<Type> Activities { get; } =
     [
+        typeof(BeginImportActivity),
         typeof(ResolveImageActivity),
         typeof(RecordBlobsActivity),
         typeof(SnapshotBlobsActivity),

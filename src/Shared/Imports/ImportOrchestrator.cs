@@ -7,8 +7,8 @@ using Pipeline.Oci;
 namespace Pipeline.Imports;
 
 /// <summary>
-/// The import: resolve every architecture in parallel, record the blobs, snapshot them in a few
-/// balanced groups, commit the version. Any failure fails the whole import with its error code,
+/// The import: take the node service's lock and resolve every architecture (one step), snapshot
+/// the blobs in a few balanced groups, commit the version. Any failure fails the whole import with its error code,
 /// and no version is committed. Deterministic: all I/O happens in activities.
 /// </summary>
 public sealed class ImportOrchestrator : TaskOrchestrator<ImportRequest, ImportOutcome>
@@ -38,23 +38,33 @@ public sealed class ImportOrchestrator : TaskOrchestrator<ImportRequest, ImportO
     {
         var log = context.CreateReplaySafeLogger<ImportOrchestrator>();
         var lockInput = new ImportLockInput(input.NodeServiceId, input.ImportId, input.CustomerId);
+        // Whether this import may hold the lock: from the moment it asks until it releases. A
+        // begin that failed after taking the lock (the image did not resolve) still holds it.
         bool locked = false;
         try
         {
+            // Lock and resolve in one step; each resolve also records its blobs for progress,
+            // and tells whether the latest version already holds its manifest: then there is
+            // nothing to copy.
+            var begin = new BeginImportInput(lockInput, input.Sources.Select(source => new ResolveImageInput(input.ImportId, input.CustomerId, source, input.NodeServiceId)).ToList());
             var giveUp = context.CurrentUtcDateTime + LockWaitLimit;
-            while (!(locked = await context.CallActivityAsync<bool>(nameof(AcquireImportLockActivity), lockInput, Retry)))
+            BeginImportResult begun;
+            while (true)
             {
+                locked = true;
+                begun = await context.CallActivityAsync<BeginImportResult>(nameof(BeginImportActivity), begin, Retry);
+                if (begun.Locked)
+                {
+                    break;
+                }
+                locked = false;
                 if (context.CurrentUtcDateTime > giveUp)
                 {
                     return await FailAsync(context, input, ErrorCodes.Conflict, "Other imports of this node service or customer have been running for too long; try again later.");
                 }
                 await context.CreateTimer(context.CurrentUtcDateTime + LockPollInterval, CancellationToken.None);
             }
-
-            // Each resolve also records its blobs for progress, and tells whether the latest
-            // version already holds its manifest: then there is nothing to copy.
-            var resolved = await Task.WhenAll(input.Sources.Select(source =>
-                context.CallActivityAsync<ResolvedArch>(nameof(ResolveImageActivity), new ResolveImageInput(input.ImportId, input.CustomerId, source, input.NodeServiceId), Retry)));
+            var resolved = begun.Resolved.ToArray();
 
             var blobs = DistinctBlobs(input, resolved.Where(r => !r.Stored).ToList());
             var copied = await Task.WhenAll(Group(blobs, MaxGroups).Select(group =>

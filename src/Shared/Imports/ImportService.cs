@@ -58,7 +58,10 @@ public sealed class ImportService(ImportStore imports, SnapshotRecordStore versi
         return (await imports.GetAsync(request.ImportId, cancellationToken).ConfigureAwait(false))!;
     }
 
-    /// <summary>The import with its committed version; an orchestration that died unrecorded shows as failed.</summary>
+    /// <summary>How long an import's records may stay unchanged before a read asks its orchestration whether it still runs.</summary>
+    public static readonly TimeSpan LivenessQuietPeriod = TimeSpan.FromSeconds(10);
+
+    /// <summary>The import with its committed version; an orchestration that died unrecorded shows as failed (within <see cref="LivenessQuietPeriod"/> of its last record).</summary>
     public async Task<(ImportView View, SnapshotRecord? Version)?> GetAsync(string importId, DurableTaskClient durable, CancellationToken cancellationToken)
     {
         var view = await imports.GetAsync(importId, cancellationToken).ConfigureAwait(false);
@@ -66,7 +69,11 @@ public sealed class ImportService(ImportStore imports, SnapshotRecordStore versi
         {
             return null;
         }
-        if (!ImportStatus.IsTerminal(view.Status))
+        // An import whose records changed a moment ago is alive: the orchestration is asked only
+        // about one that has been quiet (waiting for a lock, or dead unrecorded). A client polling
+        // a running import then costs one table query per poll rather than a query and a call into
+        // the durable backend.
+        if (!ImportStatus.IsTerminal(view.Status) && !(DateTimeOffset.UtcNow - view.LastChange < LivenessQuietPeriod))
         {
             var instance = await durable.GetInstanceAsync(importId, getInputsAndOutputs: false, cancellationToken).ConfigureAwait(false);
             if (instance?.RuntimeStatus is OrchestrationRuntimeStatus.Failed or OrchestrationRuntimeStatus.Terminated)

@@ -84,8 +84,13 @@ public sealed class ImportStore(PipelineStorage storage)
         var table = await TableAsync(cancellationToken).ConfigureAwait(false);
         TableEntity? main = null;
         var layers = new List<LayerProgress>();
+        DateTimeOffset? lastChange = null;
         await foreach (var e in table.QueryAsync<TableEntity>(x => x.PartitionKey == importId, cancellationToken: cancellationToken).ConfigureAwait(false))
         {
+            if (e.Timestamp > lastChange || lastChange is null)
+            {
+                lastChange = e.Timestamp;
+            }
             if (e.RowKey == MainRow)
             {
                 main = e;
@@ -112,6 +117,7 @@ public sealed class ImportStore(PipelineStorage storage)
             main.GetString("error_message"))
         {
             BytesFetched = main.GetInt64("bytes_fetched"),
+            LastChange = lastChange,
         };
     }
 

@@ -21,6 +21,9 @@ public sealed record ImportView(
     /// <summary>Bytes read from the registry (blobs already stored are not fetched); set when completed.</summary>
     public long? BytesFetched { get; init; }
 
+    /// <summary>When any record of the import last changed (its state or a blob's progress), as storage stamped it.</summary>
+    public DateTimeOffset? LastChange { get; init; }
+
     public long BytesTotal => Layers.Sum(l => l.Size);
 
     public long BytesDone => Layers.Sum(l => Math.Min(l.BytesDone, l.Size));

@@ -24,24 +24,22 @@ public sealed record ResolvedArch(string Arch, string ImageReference, Descriptor
 }
 
 /// <summary>
-/// Step 1 of an import: authenticate to the source registry and resolve one architecture's
+/// Resolves one architecture of an import: authenticate to the source registry and resolve the
 /// manifest (index → manifest → config, architecture checked), then record the blobs it needs so
 /// progress shows totals from the start. When the node service's latest version already holds the
 /// same manifest, says so (<see cref="ResolvedArch.Stored"/>): a re-import of an unchanged image
 /// is decided from the manifests alone, without a request per blob. Idempotent.
 /// </summary>
-public sealed partial class ResolveImageActivity(
+public sealed partial class ImageResolver(
     IRegistryClient registry,
     RegistryCredentialStore credentials,
     ImportStore imports,
     NodeServiceStore services,
     SnapshotRecordStore versions,
-    ILogger<ResolveImageActivity> logger)
-    : TaskActivity<ResolveImageInput, ResolvedArch>
+    ILogger<ImageResolver> logger)
 {
-    public override async Task<ResolvedArch> RunAsync(TaskActivityContext context, ResolveImageInput input)
+    public async Task<ResolvedArch> ResolveAsync(ResolveImageInput input, CancellationToken ct)
     {
-        var ct = CancellationToken.None;
         // The status write and the catalog reads run while the registry answers.
         var running = imports.MarkRunningAsync(input.ImportId, ct);
         var latest = LatestManifestAsync(input, ct);
@@ -76,4 +74,15 @@ public sealed partial class ResolveImageActivity(
 
     [LoggerMessage(Level = LogLevel.Information, Message = "Import {ImportId}: {Arch} resolved to {ManifestDigest} with {LayerCount} layers")]
     private static partial void LogResolved(ILogger logger, string importId, string arch, string manifestDigest, int layerCount);
+}
+
+/// <summary>
+/// One architecture resolved as its own activity. Imports now resolve inside
+/// <see cref="BeginImportActivity"/>; this stays registered for orchestrations started by an
+/// earlier build, whose history still calls it.
+/// </summary>
+public sealed class ResolveImageActivity(ImageResolver resolver) : TaskActivity<ResolveImageInput, ResolvedArch>
+{
+    public override Task<ResolvedArch> RunAsync(TaskActivityContext context, ResolveImageInput input) =>
+        resolver.ResolveAsync(input, CancellationToken.None);
 }

@@ -37,7 +37,10 @@ public sealed class LocalHostProcess : IAsyncDisposable
     /// </summary>
     public static async Task<LocalHostProcess> StartAsync(string storageConnectionString, string insecureHosts, string? taskHub = null, string? logPath = null, IReadOnlyDictionary<string, string?>? extraEnvironment = null)
     {
-        string dll = Path.Combine(AppContext.BaseDirectory, "Pipeline.LocalHost.dll");
+        // PIPELINE_LOCALHOST_DLL: a published LocalHost (e.g. compiled ahead of time) instead of the built one.
+        string dll = Environment.GetEnvironmentVariable("PIPELINE_LOCALHOST_DLL") is { Length: > 0 } published
+            ? Path.GetFullPath(published)
+            : Path.Combine(AppContext.BaseDirectory, "Pipeline.LocalHost.dll");
         if (!File.Exists(dll))
         {
             throw new InvalidOperationException($"{dll} is missing: build the solution first.");
@@ -76,7 +79,10 @@ public sealed class LocalHostProcess : IAsyncDisposable
         {
             env[name] = value;
         }
-        var process = ServiceProcess.Start("dotnet", [dll, "--urls", $"http://127.0.0.1:{port}"], AppContext.BaseDirectory, env, logPath);
+        // A dll runs under dotnet; a self-contained build is its own executable.
+        var process = dll.EndsWith(".dll", StringComparison.Ordinal)
+            ? ServiceProcess.Start("dotnet", [dll, "--urls", $"http://127.0.0.1:{port}"], Path.GetDirectoryName(dll)!, env, logPath)
+            : ServiceProcess.Start(dll, ["--urls", $"http://127.0.0.1:{port}"], Path.GetDirectoryName(dll)!, env, logPath);
         var host = new LocalHostProcess(process, new Uri($"http://127.0.0.1:{port}"), taskHub);
         try
         {

@@ -38,10 +38,18 @@ public sealed class ImportOrchestratorTests
         await using var host = await StartHostAsync(r =>
         {
             r.AddOrchestrator<ImportOrchestrator>();
-            r.AddActivityFunc<ResolveImageInput, ResolvedArch>(nameof(ResolveImageActivity), (_, input) =>
+            r.AddActivityFunc<BeginImportInput, BeginImportResult>(nameof(BeginImportActivity), (_, input) =>
             {
-                rec.Calls.Enqueue("resolve:" + input.Source.Arch);
-                return resolve(input);
+                rec.Calls.Enqueue("lock");
+                if (rec.LockFreeAfter-- > 0)
+                {
+                    return new BeginImportResult(false, []);
+                }
+                return new BeginImportResult(true, input.Sources.Select(source =>
+                {
+                    rec.Calls.Enqueue("resolve:" + source.Source.Arch);
+                    return resolve(source);
+                }).ToList());
             });
             r.AddActivityFunc<SnapshotBlobsInput, SnapshotBlobsResult>(nameof(SnapshotBlobsActivity), (_, input) =>
             {
@@ -57,11 +65,6 @@ public sealed class ImportOrchestratorTests
                 rec.Calls.Enqueue("commit");
                 rec.Committed = input;
                 return 7;
-            });
-            r.AddActivityFunc<ImportLockInput, bool>(nameof(AcquireImportLockActivity), (_, _) =>
-            {
-                rec.Calls.Enqueue("lock");
-                return rec.LockFreeAfter-- <= 0;
             });
             r.AddActivityFunc<ImportLockInput, bool>(nameof(ReleaseImportLockActivity), (_, _) =>
             {
