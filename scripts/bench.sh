@@ -8,6 +8,13 @@ set -euo pipefail
 cd "$(dirname "$0")/.."
 scripts/setup.sh
 dotnet build tests/Pipeline.Benchmarks/Pipeline.Benchmarks.csproj -c Release --no-restore -nologo -v quiet -clp:ErrorsOnly
+# The LocalHost a user runs: compiled ahead of time (see scripts/lib.sh), unless
+# PIPELINE_LOCALHOST_DLL names another (e.g. the plain build, to compare).
+root=$PWD
+# shellcheck source=scripts/lib.sh
+source scripts/lib.sh
+PIPELINE_LOCALHOST_DLL=${PIPELINE_LOCALHOST_DLL:-$(publish_localhost)}
+export PIPELINE_LOCALHOST_DLL
 # Arguments starting with -- are options of the benchmark named before them
 # (e.g. `scripts/bench.sh import --cold`).
 names=()

@@ -12,10 +12,9 @@ root=$PWD
 source scripts/lib.sh
 
 scripts/setup.sh
-echo "== building LocalHost and the reference device agent"
-dotnet build src/LocalHost/Pipeline.LocalHost.csproj --no-restore -nologo -v quiet -clp:ErrorsOnly
+echo "== building LocalHost (compiled ahead of time) and the reference device agent"
+localhost_dll=$(publish_localhost)
 dotnet build src/DeviceAgent/Pipeline.DeviceAgent.csproj --no-restore -nologo -v quiet -clp:ErrorsOnly
-localhost_dll="$root/src/LocalHost/bin/Debug/net10.0/Pipeline.LocalHost.dll"
 agent_dll="$root/src/DeviceAgent/bin/Debug/net10.0/pipeline-agent.dll"
 
 work=$(mktemp -d)

@@ -122,3 +122,14 @@ verify_blob() {
     return 1
   fi
 }
+
+# Publishes LocalHost compiled ahead of time (ReadyToRun, see its project file) into
+# .tmp/publish/localhost and prints the path of its dll. A fresh LocalHost then starts importing
+# without first compiling the code it runs: what a new user meets, and what the cold import
+# benchmark measures. The tests run it too (PIPELINE_LOCALHOST_DLL).
+publish_localhost() {
+  local out="$root/.tmp/publish/localhost"
+  dotnet publish src/LocalHost/Pipeline.LocalHost.csproj -c Release -p:PublishReadyToRun=true \
+    -nologo -v quiet -clp:ErrorsOnly -o "$out" >&2
+  echo "$out/Pipeline.LocalHost.dll"
+}

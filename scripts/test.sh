@@ -19,6 +19,12 @@ chmod +x "$bicep"
 echo "== publish functions"
 dotnet publish functions/Pipeline.Functions.csproj --no-restore -nologo -v quiet -clp:ErrorsOnly -o "$root/.tmp/publish/functions"
 
+echo "== publish LocalHost (compiled ahead of time; the tests start this one)"
+# shellcheck source=scripts/lib.sh
+source scripts/lib.sh
+PIPELINE_LOCALHOST_DLL=$(publish_localhost)
+export PIPELINE_LOCALHOST_DLL
+
 echo "== tests"
 results="$root/.tmp/test-results"
 rm -rf "$results"
