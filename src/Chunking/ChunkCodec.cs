@@ -25,13 +25,25 @@ public sealed class ChunkCodec : IDisposable
         _compressor = new Compressor(level);
     }
 
+    private byte[] _scratch = [];
+
     /// <summary>The chunk as one zstd frame.</summary>
-    public byte[] Compress(ReadOnlySpan<byte> chunk)
+    public byte[] Compress(ReadOnlySpan<byte> chunk) => CompressToScratch(chunk).ToArray();
+
+    /// <summary>
+    /// The chunk as one zstd frame, in a buffer this codec reuses: valid until its next call.
+    /// For writers that copy the frame on at once (no allocation per chunk; chunks of up to
+    /// 256 KiB would otherwise each leave large-object garbage behind).
+    /// </summary>
+    public ReadOnlySpan<byte> CompressToScratch(ReadOnlySpan<byte> chunk)
     {
-        var buffer = new byte[Compressor.GetCompressBound(chunk.Length)];
-        int written = _compressor.Wrap(chunk, buffer);
-        Array.Resize(ref buffer, written);
-        return buffer;
+        int bound = (int)Compressor.GetCompressBound(chunk.Length);
+        if (_scratch.Length < bound)
+        {
+            _scratch = new byte[bound];
+        }
+        int written = _compressor.Wrap(chunk, _scratch);
+        return _scratch.AsSpan(0, written);
     }
 
     /// <summary>

@@ -22,7 +22,7 @@ internal sealed class ChunkPackWriter : Stream
     private readonly MemoryStream _indexBytes = new();
     private readonly List<uint> _frames = [];
     private readonly List<string> _blocks = [];
-    private MemoryStream _pending = new();
+    private readonly MemoryStream _pending = new(BlockBytes + (int)ZstdSharp.Compressor.GetCompressBound(ChunkSizes.Default.Max));
     private long _packSize;
 
     public ChunkPackWriter(BlockBlobClient pack)
@@ -41,7 +41,7 @@ internal sealed class ChunkPackWriter : Stream
     private void OnChunk(ReadOnlySpan<byte> chunk)
     {
         var id = ChunkId.Compute(chunk);
-        byte[] frame = _codec.Compress(chunk);
+        var frame = _codec.CompressToScratch(chunk);
         _index.Add(id, chunk.Length);
         _frames.Add((uint)frame.Length);
         _pending.Write(frame);
@@ -90,7 +90,9 @@ internal sealed class ChunkPackWriter : Stream
         _pending.Position = 0;
         await _pack.StageBlockAsync(id, _pending, cancellationToken: cancellationToken).ConfigureAwait(false);
         _blocks.Add(id);
-        _pending = new MemoryStream();
+        // The same buffer for the next block: a new one per block would grow by doubling again
+        // and leave a large-object array behind each time.
+        _pending.SetLength(0);
     }
 
     protected override void Dispose(bool disposing)

@@ -17,6 +17,12 @@ namespace Pipeline.Deltas;
 /// </summary>
 public sealed partial class LayerIndexer(PipelineStorage storage, BlobSnapshotStore blobs, LayerIndexStore indexes, ILogger<LayerIndexer> logger)
 {
+    /// <summary>zstd level of the headers stream: every device taking a delta downloads it, so worth the CPU.</summary>
+    private const int HeadersLevel = 19;
+
+    /// <summary>log2 of the headers stream's zstd window (1 MiB).</summary>
+    private const int HeadersWindowLog = 20;
+
     /// <summary>Layer media types whose bytes are a tar, compressed or not.</summary>
     public static bool IsIndexable(string mediaType) => mediaType is MediaTypes.OciLayerGzip or MediaTypes.DockerLayerGzip or MediaTypes.OciLayerZstd or MediaTypes.OciLayerTar;
 
@@ -38,8 +44,12 @@ public sealed partial class LayerIndexer(PipelineStorage storage, BlobSnapshotSt
         await using var contents = new ChunkPackWriter(pack);
         using var headersBytes = new MemoryStream();
         TarSplitResult split;
-        await using (var headers = new ZstdSharp.CompressionStream(headersBytes, 19, leaveOpen: true))
+        await using (var headers = new ZstdSharp.CompressionStream(headersBytes, HeadersLevel, leaveOpen: true))
         {
+            // Level 19 on a stream of unknown size sizes its tables for an 8 MiB window: some 90
+            // MiB of memory per layer being indexed, for a stream of mostly a few hundred KiB. A
+            // 1 MiB window bounds them near 18 MiB (zstd scales its hash and chain tables to it).
+            headers.SetParameter(ZstdSharp.Unsafe.ZSTD_cParameter.ZSTD_c_windowLog, HeadersWindowLog);
             split = await TarSplit.SplitAsync(tar, contents, headers, cancellationToken).ConfigureAwait(false);
         }
         var (index, table) = await contents.CompleteAsync(cancellationToken).ConfigureAwait(false);

@@ -203,7 +203,7 @@ public static class ImportBenchmark
             ? azurite.ConnectionString
             : $"DefaultEndpointsProtocol=http;AccountName={AzuriteFixture.AccountName};AccountKey={AzuriteFixture.AccountKey};BlobEndpoint={azurite.BlobEndpoint};QueueEndpoint={chatter.QueueEndpoint};TableEndpoint={chatter.TableEndpoint};";
         Console.WriteLine(split ? "  LocalHost: blobs on one Azurite, queues and tables on another" : "  LocalHost: one Azurite for blobs, queues and tables");
-        await using var host = await LocalHostProcess.StartAsync(storage, registry.Host);
+        await using var host = await LocalHostProcess.StartAsync(storage, registry.Host, extraEnvironment: HostEnvironment(args));
         using var api = new ApiClient(host.BaseUri);
         string customer = "bench";
         string key = await api.CreateKeyAsync(LocalHostProcess.AdminKey, customer, "import", "read");
