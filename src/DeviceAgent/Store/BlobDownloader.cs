@@ -47,8 +47,7 @@ internal sealed class BlobDownloader(HttpClient http, ContentStore store, Downlo
                 }
                 catch (Exception e) when (IsLinkFailure(e, cancellationToken))
                 {
-                    // Headway resets the count: only tries that get nowhere use up the attempts.
-                    failuresInARow = partial.Length - before >= DownloadPolicy.BufferBytes ? 1 : failuresInARow + 1;
+                    failuresInARow = DownloadPolicy.FailuresInARow(failuresInARow, partial.Length - before);
                     if (failuresInARow >= policy.MaxAttempts)
                     {
                         throw new BlobDownloadException(

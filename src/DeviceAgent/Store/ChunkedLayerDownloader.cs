@@ -165,7 +165,7 @@ internal sealed class ChunkedLayerDownloader(HttpClient http, ContentStore store
             }
             catch (Exception e) when (IsLinkFailure(e, cancellationToken))
             {
-                failuresInARow = transfer.Bytes - before >= DownloadPolicy.BufferBytes ? 1 : failuresInARow + 1;
+                failuresInARow = DownloadPolicy.FailuresInARow(failuresInARow, transfer.Bytes - before);
                 if (failuresInARow >= policy.MaxAttempts)
                 {
                     throw new BlobDownloadException(

@@ -35,6 +35,13 @@ internal sealed record DownloadPolicy(int MaxAttempts, TimeSpan FirstBackoff, Ti
         }
     }
 
+    /// <summary>
+    /// The failed tries in a row after one more that moved the download on by
+    /// <paramref name="headway"/> bytes: a buffer or more of headway starts the count again, so
+    /// only tries that get nowhere use up <see cref="MaxAttempts"/>.
+    /// </summary>
+    public static int FailuresInARow(int failuresBefore, long headway) => headway >= BufferBytes ? 1 : failuresBefore + 1;
+
     /// <summary>The pause after the <paramref name="failures"/>-th failed try in a row, give or take a fifth.</summary>
     public TimeSpan Backoff(int failures)
     {
