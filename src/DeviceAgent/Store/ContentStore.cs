@@ -142,17 +142,24 @@ internal sealed class ContentStore : IDisposable
             {
                 continue;
             }
-            try
-            {
-                long length = file.Length;
-                file.Delete();
-                freed += length;
-            }
-            catch (IOException)
-            {
-                // Held open by a download of this very round (a lock): it is not garbage yet.
-            }
+            // A file held open by a download of this very round (a lock) is not garbage yet.
+            freed += TryDelete(file);
         }
         return freed;
+    }
+
+    /// <summary>Deletes a file of the store's garbage and returns its length; 0 when it is in use (the next collection takes it).</summary>
+    internal static long TryDelete(FileInfo file)
+    {
+        try
+        {
+            long length = file.Length;
+            file.Delete();
+            return length;
+        }
+        catch (IOException)
+        {
+            return 0;
+        }
     }
 }

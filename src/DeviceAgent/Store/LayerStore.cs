@@ -216,16 +216,8 @@ internal sealed class LayerStore
                 && IsChunkId(name[..64], out var id) && referenced.Contains(id);
             if (!keep)
             {
-                try
-                {
-                    long length = file.Length;
-                    file.Delete();
-                    freed += length;
-                }
-                catch (IOException)
-                {
-                    // Being written right now; the next collection takes it.
-                }
+                // A chunk being written right now stays for the next collection.
+                freed += ContentStore.TryDelete(file);
             }
         }
         return freed;
