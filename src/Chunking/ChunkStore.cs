@@ -77,18 +77,6 @@ public sealed class ChunkStore
         return id;
     }
 
-    /// <summary>Compresses and stores a chunk; its id is computed from its bytes.</summary>
-    public async Task<ChunkId> PutAsync(ChunkCodec codec, ReadOnlyMemory<byte> chunk, CancellationToken cancellationToken = default)
-    {
-        ArgumentNullException.ThrowIfNull(codec);
-        var id = ChunkId.Compute(chunk.Span);
-        if (!Contains(id))
-        {
-            await PutCompressedAsync(id, codec.Compress(chunk.Span), cancellationToken).ConfigureAwait(false);
-        }
-        return id;
-    }
-
     /// <summary>Reads, decompresses and verifies a chunk.</summary>
     /// <exception cref="FileNotFoundException">The store does not have it.</exception>
     /// <exception cref="ChunkVerificationException">The stored file is not that chunk.</exception>
