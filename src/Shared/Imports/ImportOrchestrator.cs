@@ -64,7 +64,7 @@ public sealed class ImportOrchestrator : TaskOrchestrator<ImportRequest, ImportO
                 }
                 await context.CreateTimer(context.CurrentUtcDateTime + LockPollInterval, CancellationToken.None);
             }
-            var resolved = begun.Resolved.ToArray();
+            var resolved = begun.Resolved;
 
             var blobs = DistinctBlobs(input, resolved.Where(r => !r.Stored).ToList());
             var copied = await Task.WhenAll(Group(blobs, MaxGroups).Select(group =>
