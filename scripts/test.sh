@@ -17,7 +17,9 @@ chmod +x "$bicep"
 "$bicep" lint infra/bicep/main.bicep
 
 echo "== publish functions"
-dotnet publish functions/Pipeline.Functions.csproj --no-restore -nologo -v quiet -clp:ErrorsOnly -o "$root/.tmp/publish/functions"
+# Restores for itself: a publish compiles ahead of time for linux-x64, whose compiler package a
+# plain restore does not fetch.
+dotnet publish functions/Pipeline.Functions.csproj -nologo -v quiet -clp:ErrorsOnly -o "$root/.tmp/publish/functions"
 
 echo "== publish LocalHost (compiled ahead of time; the tests start this one)"
 # shellcheck source=scripts/lib.sh
