@@ -39,6 +39,7 @@ public static class PipelineServiceCollectionExtensions
         services.AddOptions<ImportLimitOptions>().BindConfiguration(ImportLimitOptions.Section);
         services.AddSingleton<ImportLockStore>();
         services.AddSingleton<ImageResolver>();
+        services.AddSingleton<VersionCommitter>();
         services.AddOptions<SecretOptions>().BindConfiguration(SecretOptions.Section);
         services.AddSingleton<ISecretStore>(sp => sp.GetRequiredService<IOptions<SecretOptions>>().Value.KeyVaultUri is null
             ? ActivatorUtilities.CreateInstance<LocalSecretStore>(sp)

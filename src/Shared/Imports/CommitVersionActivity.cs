@@ -19,24 +19,33 @@ public sealed record CommitVersionInput(
     RolloutPolicy? Policy = null);
 
 /// <summary>
-/// Step 3 of an import: commit the snapshot as the node service's next immutable version, or
-/// return the latest version when images and settings are unchanged. Networking is fixed by the
-/// first import; a later import that asks for other networking keeps the first and says so in a
+/// Step 3 of an import (see <see cref="VersionCommitter"/>); when nothing needs copying the begin
+/// step commits by itself and this step is not scheduled.
+/// </summary>
+public sealed class CommitVersionActivity(VersionCommitter committer) : TaskActivity<CommitVersionInput, int>
+{
+    public override Task<int> RunAsync(TaskActivityContext context, CommitVersionInput input) =>
+        committer.CommitAsync(input, CancellationToken.None);
+}
+
+/// <summary>
+/// Commits an import's snapshot as the node service's next immutable version, or returns the
+/// latest version when images and settings are unchanged. Networking is fixed by the first
+/// import; a later import that asks for other networking keeps the first and says so in a
 /// warning. Safe to run twice and against a concurrent import: the version row is added once (the
 /// table refuses a second add) and the service row is updated under its ETag.
 /// </summary>
-public sealed partial class CommitVersionActivity(
+public sealed partial class VersionCommitter(
     NodeServiceStore services,
     SnapshotRecordStore versions,
     BlobSnapshotStore blobs,
     ImportStore imports,
-    ILogger<CommitVersionActivity> logger) : TaskActivity<CommitVersionInput, int>
+    ILogger<VersionCommitter> logger)
 {
     public const string NetworkIgnoredWarning = "network_config ignored: it is immutable after the first import";
 
-    public override async Task<int> RunAsync(TaskActivityContext context, CommitVersionInput input)
+    public async Task<int> CommitAsync(CommitVersionInput input, CancellationToken ct)
     {
-        var ct = CancellationToken.None;
         var existing = await imports.GetAsync(input.ImportId, ct).ConfigureAwait(false);
         if (existing?.ContainerVersion is int done)
         {

@@ -22,21 +22,35 @@ public sealed class ReleaseImportLockActivity(ImportLockStore locks) : TaskActiv
     }
 }
 
-public sealed record BeginImportInput(ImportLockInput Lock, IReadOnlyList<ResolveImageInput> Sources);
+/// <param name="Lock">The lock and customer slot to take.</param>
+/// <param name="Sources">The architectures to resolve.</param>
+/// <param name="CommitIfNothingToCopy">
+/// The commit of this import, its architectures left empty: when every architecture turns out to
+/// be in the node service's latest version already, the begin step commits with the resolved
+/// ones at once (a re-import of an unchanged image then ends one round trip sooner). Null in
+/// histories of earlier builds.
+/// </param>
+public sealed record BeginImportInput(ImportLockInput Lock, IReadOnlyList<ResolveImageInput> Sources, CommitVersionInput? CommitIfNothingToCopy = null);
 
-/// <summary>What <see cref="BeginImportActivity"/> did: nothing (the lock is held elsewhere), or took the lock and resolved every architecture.</summary>
-public sealed record BeginImportResult(bool Locked, IReadOnlyList<ResolvedArch> Resolved);
+/// <summary>
+/// What <see cref="BeginImportActivity"/> did: nothing (the lock is held elsewhere), or took the
+/// lock and resolved every architecture, and when nothing needed copying committed
+/// <see cref="Version"/>.
+/// </summary>
+public sealed record BeginImportResult(bool Locked, IReadOnlyList<ResolvedArch> Resolved, int? Version = null);
 
 /// <summary>
 /// The first step of an import, one activity rather than two so that an import pays one round
 /// trip through the durable queues before its first byte: takes the node service's lock and a
 /// customer slot, and once they are held resolves every architecture at once
-/// (<see cref="ImageResolver"/>). While another import holds the lock it touches nothing else and
-/// says so; the import stays <c>pending</c> and asks again. Retried as a whole: taking a lock this
-/// import already holds succeeds, and resolving again writes the same rows. When resolving fails
-/// the lock may be held: the orchestration releases it.
+/// (<see cref="ImageResolver"/>). When every architecture is already in the latest version there
+/// is nothing to copy, and it commits too (<see cref="VersionCommitter"/>). While another import
+/// holds the lock it touches nothing else and says so; the import stays <c>pending</c> and asks
+/// again. Retried as a whole: taking a lock this import already holds succeeds, resolving again
+/// writes the same rows, and committing again returns the version committed. When resolving or
+/// committing fails the lock may be held: the orchestration releases it.
 /// </summary>
-public sealed class BeginImportActivity(ImportLockStore locks, ImageResolver resolver) : TaskActivity<BeginImportInput, BeginImportResult>
+public sealed class BeginImportActivity(ImportLockStore locks, ImageResolver resolver, VersionCommitter committer) : TaskActivity<BeginImportInput, BeginImportResult>
 {
     public override async Task<BeginImportResult> RunAsync(TaskActivityContext context, BeginImportInput input)
     {
@@ -46,6 +60,11 @@ public sealed class BeginImportActivity(ImportLockStore locks, ImageResolver res
             return new BeginImportResult(false, []);
         }
         var resolved = await Task.WhenAll(input.Sources.Select(source => resolver.ResolveAsync(source, ct))).ConfigureAwait(false);
+        if (input.CommitIfNothingToCopy is { } commit && resolved.All(r => r.Stored))
+        {
+            int version = await committer.CommitAsync(commit with { Architectures = resolved, BytesFetched = 0 }, ct).ConfigureAwait(false);
+            return new BeginImportResult(true, resolved, version);
+        }
         return new BeginImportResult(true, resolved);
     }
 }

@@ -8,7 +8,8 @@ namespace Pipeline.Imports;
 
 /// <summary>
 /// The import: take the node service's lock and resolve every architecture (one step), snapshot
-/// the blobs in a few balanced groups, commit the version. Any failure fails the whole import with its error code,
+/// the blobs in a few balanced groups, commit the version (in the first step already when every
+/// architecture is in the latest version: nothing to copy). Any failure fails the whole import with its error code,
 /// and no version is committed. Deterministic: all I/O happens in activities.
 /// </summary>
 public sealed class ImportOrchestrator : TaskOrchestrator<ImportRequest, ImportOutcome>
@@ -46,7 +47,8 @@ public sealed class ImportOrchestrator : TaskOrchestrator<ImportRequest, ImportO
             // Lock and resolve in one step; each resolve also records its blobs for progress,
             // and tells whether the latest version already holds its manifest: then there is
             // nothing to copy.
-            var begin = new BeginImportInput(lockInput, input.Sources.Select(source => new ResolveImageInput(input.ImportId, input.CustomerId, source, input.NodeServiceId)).ToList());
+            var commit = new CommitVersionInput(input.ImportId, input.CustomerId, input.NodeServiceId, input.Name, [], input.Settings, input.Network, 0, input.Policy);
+            var begin = new BeginImportInput(lockInput, input.Sources.Select(source => new ResolveImageInput(input.ImportId, input.CustomerId, source, input.NodeServiceId)).ToList(), commit);
             var giveUp = context.CurrentUtcDateTime + LockWaitLimit;
             BeginImportResult begun;
             while (true)
@@ -64,14 +66,18 @@ public sealed class ImportOrchestrator : TaskOrchestrator<ImportRequest, ImportO
                 }
                 await context.CreateTimer(context.CurrentUtcDateTime + LockPollInterval, CancellationToken.None);
             }
-            var resolved = begun.Resolved;
+            // Nothing to copy: the begin step committed already (Version is null in histories of
+            // builds whose begin step did not).
+            if (begun.Version is not int version)
+            {
+                var resolved = begun.Resolved;
+                var blobs = DistinctBlobs(input, resolved.Where(r => !r.Stored).ToList());
+                var copied = await Task.WhenAll(Group(blobs, MaxGroups).Select(group =>
+                    context.CallActivityAsync<SnapshotBlobsResult>(nameof(SnapshotBlobsActivity), new SnapshotBlobsInput(input.ImportId, input.CustomerId, group), Retry)));
 
-            var blobs = DistinctBlobs(input, resolved.Where(r => !r.Stored).ToList());
-            var copied = await Task.WhenAll(Group(blobs, MaxGroups).Select(group =>
-                context.CallActivityAsync<SnapshotBlobsResult>(nameof(SnapshotBlobsActivity), new SnapshotBlobsInput(input.ImportId, input.CustomerId, group), Retry)));
-
-            int version = await context.CallActivityAsync<int>(nameof(CommitVersionActivity),
-                new CommitVersionInput(input.ImportId, input.CustomerId, input.NodeServiceId, input.Name, resolved, input.Settings, input.Network, copied.Sum(c => c.BytesFetched), input.Policy), Retry);
+                version = await context.CallActivityAsync<int>(nameof(CommitVersionActivity),
+                    commit with { Architectures = resolved, BytesFetched = copied.Sum(c => c.BytesFetched) }, Retry);
+            }
 
             // The version is committed: the next import of this service may start, and the version
             // rolls out under an orchestration of its own (this one does not wait on a fleet). A

@@ -45,11 +45,19 @@ public sealed class ImportOrchestratorTests
                 {
                     return new BeginImportResult(false, []);
                 }
-                return new BeginImportResult(true, input.Sources.Select(source =>
+                var resolved = input.Sources.Select(source =>
                 {
                     rec.Calls.Enqueue("resolve:" + source.Source.Arch);
                     return resolve(source);
-                }).ToList());
+                }).ToList();
+                // As the real step: nothing to copy, so it commits itself.
+                if (input.CommitIfNothingToCopy is { } commit && resolved.All(r => r.Stored))
+                {
+                    rec.Calls.Enqueue("begin-commit");
+                    rec.Committed = commit with { Architectures = resolved };
+                    return new BeginImportResult(true, resolved, 7);
+                }
+                return new BeginImportResult(true, resolved);
             });
             r.AddActivityFunc<SnapshotBlobsInput, SnapshotBlobsResult>(nameof(SnapshotBlobsActivity), (_, input) =>
             {
@@ -130,8 +138,13 @@ public sealed class ImportOrchestratorTests
         Assert.Equal(7, outcome.ContainerVersion);
         Assert.DoesNotContain("snapshot", rec.Calls);
         Assert.Empty(rec.Snapshotted);
+        // Committed in the begin step: no separate commit round trip, then the lock released.
+        Assert.Equal(["lock", "resolve:amd64", "resolve:arm64", "begin-commit", "unlock"], rec.Calls.Take(5));
+        Assert.DoesNotContain("commit", rec.Calls);
         Assert.Equal(2, rec.Committed!.Architectures.Count);
         Assert.Equal(0, rec.Committed.BytesFetched);
+        Assert.Equal("imp_test", rec.Committed.ImportId);
+        Assert.Equal("ns_x", rec.Committed.NodeServiceId);
     }
 
     [Fact]
@@ -143,6 +156,9 @@ public sealed class ImportOrchestratorTests
         // arm64's config and layer; amd64's own layer is not copied again.
         Assert.Equal(2, rec.Snapshotted.Count);
         Assert.DoesNotContain(Blob('a', 1000).Digest, rec.Snapshotted);
+        // Something was copied: the commit is a step of its own, after the copies.
+        Assert.DoesNotContain("begin-commit", rec.Calls);
+        Assert.Equal(["commit", "unlock"], rec.Calls.TakeLast(2));
     }
 
     [Fact]
