@@ -100,9 +100,11 @@ public sealed class ImportLockStore(PipelineStorage storage, ImportStore imports
                 await table.UpdateEntityAsync(mine, current.Value.ETag, TableUpdateMode.Replace, cancellationToken).ConfigureAwait(false);
                 return true;
             }
-            catch (RequestFailedException e) when (e.Status is 409 or 412)
+            catch (RequestFailedException e) when (e.Status is 404 or 409 or 412)
             {
-                // Someone else moved first: look again.
+                // Someone else moved first: look again. 404: the finished holder released the
+                // row between our read and our replace (the next import of a node service often
+                // starts while the previous one, already completed, releases its lock).
             }
         }
         return false;
