@@ -78,6 +78,9 @@ public static class ImportBenchmark
             foreach (var (blockMiB, concurrency, md5, runs) in candidates)
             {
                 string config = blockMiB == 0 ? "one Put Blob per blob" : $"{blockMiB} MiB blocks x{concurrency}{(md5 ? " with Content-MD5" : " without checksum")}";
+                var options = blockMiB == 0
+                    ? new StorageTransferOptions { InitialTransferSize = long.MaxValue, MaximumTransferSize = 4000L * 1024 * 1024 }
+                    : new StorageTransferOptions { InitialTransferSize = 1, MaximumTransferSize = blockMiB * 1024 * 1024, MaximumConcurrency = concurrency };
                 var times = new List<double>();
                 var cpu = new List<double>();
                 for (int run = 0; run < runs; run++)
@@ -87,9 +90,6 @@ public static class ImportBenchmark
                     await using var fresh = await AzuriteFixture.StartAsync();
                     var container = new BlobContainerClient(fresh.ConnectionString, "upload");
                     await container.CreateAsync();
-                    var options = blockMiB == 0
-                        ? new StorageTransferOptions { InitialTransferSize = long.MaxValue, MaximumTransferSize = 4000L * 1024 * 1024 }
-                        : new StorageTransferOptions { InitialTransferSize = 1, MaximumTransferSize = blockMiB * 1024 * 1024, MaximumConcurrency = concurrency };
                     double cpu0 = CpuSeconds(fresh.Pid);
                     var sw = Stopwatch.StartNew();
                     await Task.WhenAll(files.Select(async f =>
