@@ -22,12 +22,12 @@ public enum BlobWriteOutcome
 /// <summary>
 /// Content-addressed blob store: container <c>snapshots</c>, blob <c>sha256/&lt;hex&gt;</c>.
 /// A blob is written once, and never appears under its digest with bytes other than the
-/// descriptor's. A layer is read one block at a time into a bounded pool of buffers, hashed, and
-/// staged with its Content-MD5 while the next block is read, and its block list is committed only
-/// when size and sha256 match; no blob is ever held whole. Optionally (see
-/// <see cref="SnapshotOptions.StreamedUploadMaxMiB"/>) a layer is streamed from the source into
-/// one Put Blob instead, its last byte held back until size and sha256 match
-/// (<see cref="WithheldTailStream"/>). Small blobs (configs) are read whole and sent with their
+/// descriptor's. A layer is streamed from the source into one Put Blob, its last byte held back
+/// until size and sha256 match (<see cref="WithheldTailStream"/>). A layer larger than
+/// <see cref="SnapshotOptions.StreamedUploadMaxMiB"/> (at most a single request's limit) is read
+/// one block at a time into a bounded pool of buffers, hashed, and staged with its Content-MD5
+/// while the next block is read, and its block list is committed only when size and sha256 match.
+/// No blob is ever held whole. Small blobs (configs) are read whole and sent with their
 /// Content-MD5. Every commit carries <c>If-None-Match: *</c>; a failed or concurrent write never
 /// leaves a committed blob with other bytes.
 /// </summary>
@@ -105,9 +105,12 @@ public sealed partial class BlobSnapshotStore : IDisposable
                 {
                     HttpHeaders = Headers(),
                     Conditions = NoOverwrite,
-                    // One request whatever the size: left to its default (256 MiB), the SDK would
-                    // cut a larger body into blocks of its own, buffered in memory.
-                    TransferOptions = new StorageTransferOptions { InitialTransferSize = blob.Size, MaximumTransferSize = blob.Size, MaximumConcurrency = 1 },
+                    // One Put Blob whatever the size: the SDK sends a body in one request only when
+                    // it is strictly shorter than InitialTransferSize. At equal size it would stage
+                    // the whole body as a block without checksum and commit it, a request the
+                    // service checks with a CRC64 of its own (on Azurite, in JavaScript: three times
+                    // the import's time) and a blob left without its Content-MD5.
+                    TransferOptions = new StorageTransferOptions { InitialTransferSize = blob.Size + 1, MaximumTransferSize = blob.Size, MaximumConcurrency = 1 },
                     TransferValidation = new UploadTransferValidationOptions { ChecksumAlgorithm = StorageChecksumAlgorithm.None },
                 },
                 cancellationToken).ConfigureAwait(false);

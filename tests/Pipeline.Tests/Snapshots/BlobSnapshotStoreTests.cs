@@ -214,6 +214,30 @@ public class BlobSnapshotStoreTests : IAsyncLifetime
     }
 
     [Fact]
+    public async Task WriteAsync_LargeBlob_GoesUpAsOnePutBlobOrAsItsBlocks()
+    {
+        var (bytes, descriptor) = Content(LargeBytes);
+
+        await _store.WriteAsync(descriptor, new SourceStream(new MemoryStream(bytes)), null, CancellationToken.None);
+
+        // One Put Blob leaves no block list, and the service keeps the MD5 it computed over the
+        // whole body; a block list committed from staged blocks carries no whole-blob MD5.
+        var blob = _store.Blob(descriptor.Digest);
+        var blocks = (await blob.GetBlockListAsync(Azure.Storage.Blobs.Models.BlockListTypes.Committed)).Value.CommittedBlocks.ToList();
+        var md5 = (await blob.GetPropertiesAsync()).Value.ContentHash;
+        if (StoreOptions.StreamedUploadMaxMiB * 1024L * 1024 >= LargeBytes)
+        {
+            Assert.Empty(blocks);
+            Assert.Equal(MD5.HashData(bytes), md5);
+        }
+        else
+        {
+            Assert.Equal((LargeBytes + BlockBytes - 1) / BlockBytes, blocks.Count);
+            Assert.All(blocks.SkipLast(1), b => Assert.Equal(BlockBytes, b.SizeLong));
+        }
+    }
+
+    [Fact]
     public async Task BlockBufferPool_AllRented_NextRentWaitsForAReturn()
     {
         using var pool = new BlockBufferPool(16, 2);
