@@ -10,7 +10,8 @@ public sealed class SnapshotOptions
     public const string Section = "Pipeline:Snapshots";
 
     /// <summary>
-    /// Bytes per staged block, in MiB. A blob no larger than one block is sent in one Put Blob.
+    /// Bytes per staged block, in MiB, for layers larger than <see cref="StreamedUploadMaxMiB"/>.
+    /// Such a blob that fits in one block is read into one and sent in one Put Blob.
     /// Every request costs the service a fixed share of work besides its bytes, so fewer, larger
     /// blocks upload the same layer with less of it; past 8 MiB the gain was within the noise of
     /// the import benchmark, while the buffers a burst of writes holds doubled.
