@@ -30,10 +30,10 @@ public sealed class SnapshotOptions
     /// computes the blob's Content-MD5 itself. Larger blobs are staged in blocks of
     /// <see cref="BlockSizeMiB"/>, each sent with the Content-MD5 computed here. Every layer up to
     /// a single request's limit by default: on Azurite, measured with the import benchmark (cold,
-    /// 400 MiB + 4 × 25 MiB, four rounds of three, alternating), streaming and staging took the
-    /// same time (medians 5.4-5.5 s streamed, 5.2-5.6 s staged) while streaming held a peak working set of
-    /// 157-160 MiB instead of 184-187 and spent 2.2-2.4 s of LocalHost CPU instead of 3.3-3.5
-    /// (no MD5 to compute) and 0.3 s less of Azurite's. 0 stages every layer.
+    /// 400 MiB + 4 × 25 MiB, sets of three, mostly alternating), streaming and staging took the
+    /// same time (medians 5.4-5.5 s streamed, 5.2-5.6 s staged) while streaming held a peak
+    /// working set of 157-161 MiB instead of 183-187 and spent 2.1-2.4 s of LocalHost CPU
+    /// instead of 3.1-3.5 (no MD5 to compute) and 0.3 s less of Azurite's. 0 stages every layer.
     /// </summary>
     public int StreamedUploadMaxMiB { get; set; } = PutBlobMaxMiB;
 
