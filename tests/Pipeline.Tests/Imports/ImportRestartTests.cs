@@ -7,10 +7,15 @@ namespace Pipeline.Tests.Imports;
 
 /// <summary>
 /// TEST-MATRIX row 29: LocalHost killed (SIGKILL) while an import copies layers, then started
-/// again on the same task hub: the import resumes and completes, with one version.
+/// again on the same task hub: the import resumes and completes, with one version. The first
+/// process reads the registry through a proxy paced at <see cref="PacedBytesPerSecond"/>, so the
+/// copy is still in flight when it is killed on any machine; the second reads at full speed.
 /// </summary>
 public sealed class ImportRestartTests : IAsyncLifetime
 {
+    /// <summary>192 MB of layers take 12 s at this rate; the kill comes within about 2 s.</summary>
+    private const long PacedBytesPerSecond = 16L * 1024 * 1024;
+
     private AzuriteFixture _azurite = null!;
     private RegistryFixture _registry = null!;
 
@@ -29,14 +34,17 @@ public sealed class ImportRestartTests : IAsyncLifetime
             [ArchSpec.Amd64(LayerSpec.RandomData(96_000_000), LayerSpec.RandomData(96_000_000, "data/second.bin"))]);
         string customer = PipelineFixture.NewCustomer();
         string taskHub = "kill" + Guid.NewGuid().ToString("N")[..10];
+        await using var proxy = ThrottledTcpProxy.Start(_registry.Host, PacedBytesPerSecond);
+        string reference = $"{proxy.Host}/{image.Repository}:{image.Tag}";
+        string insecure = $"{_registry.Host},{proxy.Host}";
 
         string importId, key;
-        var first = await LocalHostProcess.StartAsync(_azurite, _registry.Host, taskHub);
+        var first = await LocalHostProcess.StartAsync(_azurite, insecure, taskHub);
         try
         {
             using var api = new ApiClient(first.BaseUri);
             key = await api.CreateKeyAsync(LocalHostProcess.AdminKey, customer, "import", "read");
-            var started = (await api.ImportAsync(key, customer, "big", ("amd64", image.Reference))).Ok();
+            var started = (await api.ImportAsync(key, customer, "big", ("amd64", reference))).Ok();
             importId = started.GetProperty("DM_import_node_service").GetProperty("import_id").GetString()!;
 
             // Wait until bytes are flowing, then kill with no warning.
@@ -59,7 +67,8 @@ public sealed class ImportRestartTests : IAsyncLifetime
             await first.KillAsync();
         }
 
-        await using var second = await LocalHostProcess.StartAsync(_azurite, _registry.Host, taskHub);
+        proxy.BytesPerSecond = 0;
+        await using var second = await LocalHostProcess.StartAsync(_azurite, insecure, taskHub);
         using var api2 = new ApiClient(second.BaseUri);
         var import = await api2.WaitForImportAsync(key, importId, TimeSpan.FromMinutes(3));
 
