@@ -64,6 +64,11 @@ public sealed class DeploymentFanOutRestartTests : IAsyncLifetime
         string key = await api.CreateKeyAsync(LocalHostProcess.AdminKey, customer, "import", "read", "deploy");
         var fleet = await ServiceAsync(seed, customer, (await api.ImportAndWaitAsync(key, customer, Input("fleet", "1"))).Str("node_service_id"));
         var other = await ServiceAsync(seed, customer, (await api.ImportAndWaitAsync(key, customer, Input("other", "1"))).Str("node_service_id"));
+        // An import is completed before its version's rollout begins. A rollout that began while
+        // the fleet below was being written would rightly send version 1 to the instances it found.
+        var orchestrations = new Azure.Data.Tables.TableClient(_azurite.ConnectionString, taskHub + "Instances");
+        await WaitForRolloutAsync(orchestrations, fleet.NodeServiceId, 1);
+        await WaitForRolloutAsync(orchestrations, other.NodeServiceId, 1);
 
         // The fleet, written straight into the catalog (adding through the API would send version 1 first).
         var now = DateTimeOffset.UtcNow;
@@ -162,17 +167,37 @@ public sealed class DeploymentFanOutRestartTests : IAsyncLifetime
             Assert.Null(await records.GetAsync(s.NodeServiceId, s.InstanceId, CancellationToken.None));
         }
         // Both orchestrations ended: the import does not wait on the fleet, and the fan-out finished.
-        var instances = new Azure.Data.Tables.TableClient(_azurite.ConnectionString, taskHub + "Instances");
-        foreach (string id in new[] { importId, Pipeline.Rollouts.RolloutOrchestrator.FanOutIdFor(fleet.NodeServiceId, 2, "wave0") })
+        await WaitForCompletedAsync(orchestrations, importId, Pipeline.Rollouts.RolloutOrchestrator.FanOutIdFor(fleet.NodeServiceId, 2, "wave0"));
+    }
+
+    /// <summary>Waits until each orchestration named has completed (a missing one is not started yet).</summary>
+    private static async Task WaitForCompletedAsync(Azure.Data.Tables.TableClient orchestrations, params string[] ids)
+    {
+        foreach (string id in ids)
         {
             var deadline = DateTime.UtcNow.AddSeconds(30);
             string? status;
-            while ((status = (await instances.GetEntityIfExistsAsync<Azure.Data.Tables.TableEntity>(id, "")).Value?.GetString("RuntimeStatus")) != "Completed")
+            while ((status = (await orchestrations.GetEntityIfExistsAsync<Azure.Data.Tables.TableEntity>(id, "")).Value?.GetString("RuntimeStatus")) != "Completed")
             {
                 Assert.True(DateTime.UtcNow < deadline, $"orchestration {id} is {status}");
                 await Task.Delay(250);
             }
         }
+    }
+
+    /// <summary>Waits until the rollout of <paramref name="version"/> and every fan-out it started have completed.</summary>
+    private static async Task WaitForRolloutAsync(Azure.Data.Tables.TableClient orchestrations, string nodeServiceId, int version)
+    {
+        string rollout = Pipeline.Rollouts.RolloutOrchestrator.InstanceIdFor(nodeServiceId, version);
+        await WaitForCompletedAsync(orchestrations, rollout);
+        // A rollout starts its fan-outs (ids "<rollout>-<step>") before it completes, so their rows exist by now.
+        var fanOuts = new List<string>();
+        string filter = Azure.Data.Tables.TableClient.CreateQueryFilter($"PartitionKey gt {rollout + "-"} and PartitionKey lt {rollout + "."}");
+        await foreach (var row in orchestrations.QueryAsync<Azure.Data.Tables.TableEntity>(filter, select: ["PartitionKey"]))
+        {
+            fanOuts.Add(row.PartitionKey);
+        }
+        await WaitForCompletedAsync(orchestrations, [.. fanOuts]);
     }
 
     private static async Task<NodeService> ServiceAsync(FleetSeed seed, string customer, string nodeServiceId) =>
