@@ -177,12 +177,19 @@ public sealed class DeploymentFanOutRestartTests : IAsyncLifetime
         {
             var deadline = DateTime.UtcNow.AddSeconds(30);
             string? status;
-            while ((status = (await orchestrations.GetEntityIfExistsAsync<Azure.Data.Tables.TableEntity>(id, "")).Value?.GetString("RuntimeStatus")) != "Completed")
+            while ((status = await StatusAsync(orchestrations, id)) != "Completed")
             {
                 Assert.True(DateTime.UtcNow < deadline, $"orchestration {id} is {status}");
                 await Task.Delay(250);
             }
         }
+    }
+
+    /// <summary>An orchestration's runtime status; null while it has no row (not scheduled yet).</summary>
+    private static async Task<string?> StatusAsync(Azure.Data.Tables.TableClient orchestrations, string id)
+    {
+        var row = await orchestrations.GetEntityIfExistsAsync<Azure.Data.Tables.TableEntity>(id, "");
+        return row.HasValue ? row.Value!.GetString("RuntimeStatus") : null;
     }
 
     /// <summary>Waits until the rollout of <paramref name="version"/> and every fan-out it started have completed.</summary>
