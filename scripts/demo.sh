@@ -48,8 +48,8 @@ storage: {filesystem: {rootdirectory: $work/registry}, delete: {enabled: true}}
 http: {addr: $registry, secret: $(head -c 16 /dev/urandom | od -An -tx1 | tr -d ' \n')}
 YAML
 start_service registry "$work/registry.log" docker-registry serve "$work/registry.yml"
-wait_for_http "http://127.0.0.1:$blob_port/" 30
-wait_for_http "http://$registry/v2/" 30
+wait_for_http "http://127.0.0.1:$blob_port/" 30 azurite
+wait_for_http "http://$registry/v2/" 30 registry
 
 echo "== pushing a sample image (amd64, arm64, arm/v7) to $registry/demo/sample:1"
 index_digest=$(scripts/build-sample-image.sh "$work/image" "$registry" demo/sample:1 16 | tail -n 1)
@@ -61,7 +61,7 @@ admin_key="demo-admin-$(head -c 18 /dev/urandom | base64 | tr '+/' '-_')"
 Pipeline__Storage__ConnectionString="$storage" Pipeline__AdminKey="$admin_key" \
 Pipeline__Registry__InsecureHosts="$registry" Logging__LogLevel__Default=Warning \
   start_service localhost "$work/localhost.log" dotnet "$localhost_dll" --urls "$API"
-wait_for_http "$API/api/health" 60
+wait_for_http "$API/api/health" 60 localhost
 
 echo "== creating a tenant key for customer 'demo'"
 # deploy: the same key also registers the device and adds the instance further down.

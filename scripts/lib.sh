@@ -13,14 +13,33 @@ free_port() {
   done
 }
 
-# Starts a service in the background, logging to $2; records its PID in SERVICE_PIDS.
+# Starts a service in the background, logging to $2; records its PID in SERVICE_PIDS (and its
+# name and log, for wait_for_http to show when it dies before answering).
 SERVICE_PIDS=()
+SERVICE_NAMES=()
+SERVICE_LOGS=()
 start_service() {
   local name=$1 log=$2
   shift 2
   "$@" >"$log" 2>&1 &
   SERVICE_PIDS+=("$!")
+  SERVICE_NAMES+=("$name")
+  SERVICE_LOGS+=("$log")
   echo "  started $name (pid $!)"
+}
+
+# service_exited NAME: succeeds, after printing the end of its log, when the service started as
+# NAME is no longer running.
+service_exited() {
+  local i
+  for i in "${!SERVICE_NAMES[@]}"; do
+    if [[ ${SERVICE_NAMES[$i]} == "$1" ]] && ! kill -0 "${SERVICE_PIDS[$i]}" 2>/dev/null; then
+      echo "$1 exited before it answered; the end of its log (${SERVICE_LOGS[$i]}):" >&2
+      tail -n 40 "${SERVICE_LOGS[$i]}" >&2
+      return 0
+    fi
+  done
+  return 1
 }
 
 # Stops every service started with start_service: SIGTERM, a grace period, then SIGKILL.
@@ -38,14 +57,20 @@ stop_services() {
     wait "$pid" 2>/dev/null || true
   done
   SERVICE_PIDS=()
+  SERVICE_NAMES=()
+  SERVICE_LOGS=()
 }
 
-# Waits until a URL answers (any HTTP status), or fails after $2 seconds.
+# Waits until a URL answers (any HTTP status), or fails after $2 seconds; with $3, the name of the
+# service that should answer, fails at once, showing its log, if that service has exited.
 wait_for_http() {
-  local url=$1 seconds=${2:-30} i
+  local url=$1 seconds=${2:-30} service=${3:-} i
   for i in $(seq 1 $((seconds * 10))); do
     if curl -s -o /dev/null "$url"; then
       return 0
+    fi
+    if [[ -n $service ]] && service_exited "$service"; then
+      return 1
     fi
     sleep 0.1
   done
