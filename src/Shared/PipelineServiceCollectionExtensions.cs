@@ -30,7 +30,8 @@ public static class PipelineServiceCollectionExtensions
         services.AddOptions<PipelineOptions>().BindConfiguration(PipelineOptions.Section);
         services.AddOptions<StorageOptions>().BindConfiguration(StorageOptions.Section);
         services.AddSingleton<PipelineStorage>();
-        services.AddOptions<SnapshotOptions>().BindConfiguration(SnapshotOptions.Section);
+        services.AddOptions<SnapshotOptions>().BindConfiguration(SnapshotOptions.Section).ValidateOnStart();
+        services.TryAddEnumerable(ServiceDescriptor.Singleton<IValidateOptions<SnapshotOptions>, SnapshotOptionsValidator>());
         services.AddSingleton<BlobSnapshotStore>();
         services.AddSingleton<BlobOwnershipStore>();
         services.AddSingleton<SnapshotRecordStore>();

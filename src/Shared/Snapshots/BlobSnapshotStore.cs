@@ -53,9 +53,10 @@ public sealed partial class BlobSnapshotStore : IDisposable
     public BlobSnapshotStore(PipelineStorage storage, IOptions<SnapshotOptions> options, ILogger<BlobSnapshotStore> logger)
     {
         var o = options.Value;
-        if (o.BlockSizeMiB is < 1 or > 4000 || o.BlocksInFlightPerBlob < 1 || o.MaxBufferedBlocks < 1 || o.StreamedUploadMaxMiB is < 0 or > SnapshotOptions.PutBlobMaxMiB)
+        // The host refuses these at start; a store built by hand is held to the same rule.
+        if (new SnapshotOptionsValidator().Validate(null, o) is { Failed: true } invalid)
         {
-            throw new ArgumentOutOfRangeException(nameof(options), $"Pipeline:Snapshots needs BlockSizeMiB 1-4000, BlocksInFlightPerBlob and MaxBufferedBlocks at least 1, StreamedUploadMaxMiB 0-{SnapshotOptions.PutBlobMaxMiB}.");
+            throw new ArgumentOutOfRangeException(nameof(options), invalid.FailureMessage);
         }
         _storage = storage;
         _logger = logger;

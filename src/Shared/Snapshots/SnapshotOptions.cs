@@ -1,3 +1,5 @@
+using Microsoft.Extensions.Options;
+
 namespace Pipeline.Snapshots;
 
 /// <summary>
@@ -44,4 +46,33 @@ public sealed class SnapshotOptions
     public int MaxBufferedBlocks { get; set; } = 4;
 
     internal int BlockBytes => checked(BlockSizeMiB * 1024 * 1024);
+}
+
+/// <summary>
+/// Refuses settings the store cannot run with, when the host starts rather than at the first
+/// import (which would otherwise fail as <c>INTERNAL</c>).
+/// </summary>
+internal sealed class SnapshotOptionsValidator : IValidateOptions<SnapshotOptions>
+{
+    public ValidateOptionsResult Validate(string? name, SnapshotOptions o)
+    {
+        var failures = new List<string>();
+        if (o.BlockSizeMiB is < 1 or > SnapshotOptions.PutBlobMaxMiB)
+        {
+            failures.Add($"Pipeline:Snapshots:BlockSizeMiB must be 1-{SnapshotOptions.PutBlobMaxMiB}.");
+        }
+        if (o.StreamedUploadMaxMiB is < 0 or > SnapshotOptions.PutBlobMaxMiB)
+        {
+            failures.Add($"Pipeline:Snapshots:StreamedUploadMaxMiB must be 0-{SnapshotOptions.PutBlobMaxMiB} (0 stages every layer in blocks).");
+        }
+        if (o.BlocksInFlightPerBlob < 1)
+        {
+            failures.Add("Pipeline:Snapshots:BlocksInFlightPerBlob must be at least 1.");
+        }
+        if (o.MaxBufferedBlocks < 1)
+        {
+            failures.Add("Pipeline:Snapshots:MaxBufferedBlocks must be at least 1.");
+        }
+        return failures.Count == 0 ? ValidateOptionsResult.Success : ValidateOptionsResult.Fail(failures);
+    }
 }
