@@ -111,6 +111,8 @@ public sealed class AgentRoundTests : FakeApiAgentTests
 
         Api.SetTarget(Instance, Api.AddVersion(2, Bytes(20_000, 9)));
         await WaitUntilAsync(() => Agent.Current(Instance) == "versions/2", agent);
+        // The round ends with its report, sent after the switch to the new version.
+        await WaitUntilAsync(() => Api.Reports.Any(r => (State(r.Body), Version(r.Body)) == ("running", 2)), agent);
         int reports = Api.Reports.Count;
         await Task.Delay(2500);
         // Polls in between answered 304: no round ran, so nothing was reported again.
