@@ -24,15 +24,26 @@ internal sealed class ChunkPackWriter : Stream
     private readonly MemoryStream _indexBytes = new();
     private readonly List<uint> _frames = [];
     private readonly List<string> _blocks = [];
-    private readonly MemoryStream _pending = new(BlockBytes + (int)ZstdSharp.Compressor.GetCompressBound(ChunkSizes.Default.Max));
+    private readonly MemoryStream _pending;
+    private readonly bool _ownsPending;
     private long _packSize;
 
-    public ChunkPackWriter(BlockBlobClient pack)
+    /// <summary>
+    /// A writer into <paramref name="pack"/>, collecting each block in <paramref name="blockBuffer"/>
+    /// (emptied first, and left to the caller), or in a buffer of its own.
+    /// </summary>
+    public ChunkPackWriter(BlockBlobClient pack, MemoryStream? blockBuffer = null)
     {
         _pack = pack;
+        _ownsPending = blockBuffer is null;
+        _pending = blockBuffer ?? NewBlockBuffer();
+        _pending.SetLength(0);
         _index = new CaibxWriter(_indexBytes, ChunkSizes.Default);
         _chunker = new ChunkingStream(ChunkSizes.Default, OnChunk);
     }
+
+    /// <summary>A buffer for one block of a pack and the compressed chunk that completes it.</summary>
+    public static MemoryStream NewBlockBuffer() => new(BlockBytes + (int)ZstdSharp.Compressor.GetCompressBound(ChunkSizes.Default.Max));
 
     public long ContentsLength => _chunker.Length;
 
@@ -109,7 +120,10 @@ internal sealed class ChunkPackWriter : Stream
         if (disposing)
         {
             _codec.Dispose();
-            _pending.Dispose();
+            if (_ownsPending)
+            {
+                _pending.Dispose();
+            }
             _indexBytes.Dispose();
         }
         base.Dispose(disposing);

@@ -26,6 +26,9 @@ public sealed partial class LayerIndexer(PipelineStorage storage, BlobSnapshotSt
     /// <summary>log2 of the entries in the headers stream's zstd hash and match-chain tables.</summary>
     private const int HeadersTableLog = 18;
 
+    /// <summary>Block buffers of packs, one per layer being indexed at once.</summary>
+    private readonly System.Collections.Concurrent.ConcurrentBag<MemoryStream> _packBuffers = [];
+
     /// <summary>Layer media types whose bytes are a tar, compressed or not.</summary>
     public static bool IsIndexable(string mediaType) => mediaType is MediaTypes.OciLayerGzip or MediaTypes.DockerLayerGzip or MediaTypes.OciLayerZstd or MediaTypes.OciLayerTar;
 
@@ -40,11 +43,27 @@ public sealed partial class LayerIndexer(PipelineStorage storage, BlobSnapshotSt
         {
             return true;
         }
+        // The pack's block buffer is kept for the next layer: a new one per layer is a large object
+        // each time, left for a full collection, and the process grew by a block per layer indexed.
+        var packBuffer = _packBuffers.TryTake(out var kept) ? kept : ChunkPackWriter.NewBlockBuffer();
+        try
+        {
+            return await IndexCoreAsync(layer, diffId, packBuffer, cancellationToken).ConfigureAwait(false);
+        }
+        finally
+        {
+            packBuffer.SetLength(0);
+            _packBuffers.Add(packBuffer);
+        }
+    }
+
+    private async Task<bool> IndexCoreAsync(Descriptor layer, Digest diffId, MemoryStream packBuffer, CancellationToken cancellationToken)
+    {
         var started = System.Diagnostics.Stopwatch.StartNew();
         var pack = storage.Snapshots.GetBlockBlobClient(LayerIndexStore.PackBlobName(layer.Digest));
         await using var source = await blobs.Blob(layer.Digest).OpenReadAsync(cancellationToken: cancellationToken).ConfigureAwait(false);
         await using var tar = Decompress(layer.MediaType, source);
-        await using var contents = new ChunkPackWriter(pack);
+        await using var contents = new ChunkPackWriter(pack, packBuffer);
         using var headersBytes = new MemoryStream();
         TarSplitResult split;
         await using (var headers = HeadersCompressor(headersBytes))

@@ -43,6 +43,38 @@ public class ChunkPackWriterTests
         Assert.All(blocks, b => Assert.False(string.IsNullOrEmpty(b.ContentMd5), $"block request {b.Query} has no Content-MD5"));
     }
 
+    [Fact]
+    public async Task Pack_WrittenThroughAReusedBlockBuffer_IsTheSameBytes()
+    {
+        var azurite = await AzuriteFixture.GetSharedAsync();
+        var container = new BlobContainerClient(azurite.ConnectionString, "packtest" + Guid.NewGuid().ToString("N")[..12]);
+        await container.CreateAsync();
+        byte[] content = RandomNumberGenerator.GetBytes(10 * 1024 * 1024 + 12345);
+        // A buffer as the previous layer left it: full of its last block.
+        var reused = ChunkPackWriter.NewBlockBuffer();
+        reused.Write(RandomNumberGenerator.GetBytes(3 * 1024 * 1024));
+
+        async Task<byte[]> PackAsync(string name, MemoryStream? buffer)
+        {
+            var pack = container.GetBlockBlobClient(name);
+            await using (var writer = new ChunkPackWriter(pack, buffer))
+            {
+                await writer.WriteAsync(content);
+                await writer.CompleteAsync(CancellationToken.None);
+                await writer.CommitAsync(CancellationToken.None);
+            }
+            return (await pack.DownloadContentAsync()).Value.Content.ToArray();
+        }
+
+        byte[] own = await PackAsync("own", null);
+        byte[] viaReused = await PackAsync("reused", reused);
+        Assert.Equal(own.Length, viaReused.Length);
+        Assert.True(own.AsSpan().SequenceEqual(viaReused), "the pack written through a reused buffer differs");
+        // The buffer stays the caller's: still usable after the writer is gone.
+        reused.SetLength(0);
+        reused.Write(new byte[1]);
+    }
+
     private sealed class RecordBlockRequests(ConcurrentQueue<(string Query, string? ContentMd5)> seen) : HttpPipelineSynchronousPolicy
     {
         public override void OnSendingRequest(HttpMessage message)
