@@ -152,6 +152,7 @@ public static class ImportBenchmark
         var firsts = new List<double>();
         var agains = new List<double>();
         var peaks = new List<long>();
+        var peaksIndexed = new List<long>();
         var fetchedAgain = new List<long>();
         bool completed = true;
         for (int run = 0; run < 3; run++)
@@ -167,13 +168,18 @@ public static class ImportBenchmark
             var (first, firstImport) = await TimeImportAsync(api, key, customer, "big", image.Reference);
             string used = busy.Stop();
             long peak = PeakRssBytes(host.Pid);
+            // The import reads completed at its commit; its orchestration then indexes the layers
+            // for chunk deltas. The re-import waits for that to end, and so does the second peak.
+            double settled = await WaitUntilSettledAsync(host.Pid);
+            long peakIndexed = PeakRssBytes(host.Pid);
             var (again, reImport) = await TimeImportAsync(api, key, customer, "big", image.Reference);
             long bytesAgain = reImport["progress"]!["bytes_fetched"]!.GetValue<long>();
             completed &= firstImport["status"]!.GetValue<string>() == "completed" && reImport["status"]!.GetValue<string>() == "completed";
-            Console.WriteLine($"  cold run {run + 1}: LocalHost ready in {ready:F2} s; first import {first:F2} s ({firstImport["status"]}; CPU s: {used}); peak working set {peak / 1048576.0:F0} MiB; re-import {again:F2} s, {bytesAgain} bytes fetched");
+            Console.WriteLine($"  cold run {run + 1}: LocalHost ready in {ready:F2} s; first import {first:F2} s ({firstImport["status"]}; CPU s: {used}); peak working set {peak / 1048576.0:F0} MiB at completion, {peakIndexed / 1048576.0:F0} MiB once the chunk indexing after it ended ({settled:F0} s later); re-import {again:F2} s, {bytesAgain} bytes fetched");
             firsts.Add(first);
             agains.Add(again);
             peaks.Add(peak);
+            peaksIndexed.Add(peakIndexed);
             fetchedAgain.Add(bytesAgain);
             if (args.Contains("--log"))
             {
@@ -182,7 +188,7 @@ public static class ImportBenchmark
         }
         double median = Median(firsts), medianAgain = Median(agains);
         limits.Print("cold", median);
-        Console.WriteLine($"RESULT cold LocalHost peak working set = {Median(peaks.Select(p => (double)p).ToList()) / 1048576.0:F0} MiB median (runs {string.Join(", ", peaks.Select(p => (p / 1048576.0).ToString("F0")))}; target < 150)");
+        Console.WriteLine($"RESULT cold LocalHost peak working set = {Median(peaks.Select(p => (double)p).ToList()) / 1048576.0:F0} MiB median at completion (runs {string.Join(", ", peaks.Select(p => (p / 1048576.0).ToString("F0")))}; target < 150); {Median(peaksIndexed.Select(p => (double)p).ToList()) / 1048576.0:F0} MiB median including the chunk indexing after the commit (runs {string.Join(", ", peaksIndexed.Select(p => (p / 1048576.0).ToString("F0")))})");
         Console.WriteLine($"RESULT cold re-import of the unchanged image = {medianAgain:F2} s = {medianAgain / median:F3} of the first import (target <= 0.05); bytes fetched = {string.Join(", ", fetchedAgain)}");
         return completed;
     }
@@ -237,6 +243,9 @@ public static class ImportBenchmark
         limits.Print("warm", first);
         Console.WriteLine($"RESULT warm LocalHost peak working set = {peak / 1048576.0:F0} MiB (target < 150; {baseline / 1048576.0:F0} MiB after the warm-up, before the import)");
 
+        // As in the cold runs, the re-import meets a service that has finished the first import's
+        // chunk indexing.
+        await WaitUntilSettledAsync(host.Pid);
         var (again, reImport) = await TimeImportAsync(api, key, customer, "big", image.Reference);
         Console.WriteLine($"RESULT warm re-import of the unchanged image = {again:F2} s = {again / first:F3} of the first import; version {reImport["container_version"]}; bytes fetched from the registry = {reImport["progress"]!["bytes_fetched"]}");
 
