@@ -37,7 +37,11 @@ public static class PipelineServiceCollectionExtensions
         services.AddSingleton<SnapshotRecordStore>();
         services.AddSingleton<ImportStore>();
         services.AddSingleton<ImportService>();
-        services.AddOptions<ImportLimitOptions>().BindConfiguration(ImportLimitOptions.Section);
+        // With 0 no import could ever take a slot: every import would wait, pending, until it gave up.
+        services.AddOptions<ImportLimitOptions>().BindConfiguration(ImportLimitOptions.Section)
+            .Validate(o => o.ImportsPerCustomer is >= 1 and <= ImportLimitOptions.MaxImportsPerCustomer,
+                $"Pipeline:Limits:ImportsPerCustomer must be 1-{ImportLimitOptions.MaxImportsPerCustomer}.")
+            .ValidateOnStart();
         services.AddSingleton<ImportLockStore>();
         services.AddSingleton<ImageResolver>();
         services.AddSingleton<VersionCommitter>();

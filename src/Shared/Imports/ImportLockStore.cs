@@ -10,6 +10,9 @@ public sealed class ImportLimitOptions
 {
     public const string Section = "Pipeline:Limits";
 
+    /// <summary>The most <see cref="ImportsPerCustomer"/> may be: each slot is a row an import may have to look at.</summary>
+    public const int MaxImportsPerCustomer = 100;
+
     public int ImportsPerCustomer { get; set; } = 4;
 }
 

@@ -1,3 +1,4 @@
+using Microsoft.Extensions.DependencyInjection;
 using Microsoft.Extensions.Options;
 using Pipeline.Imports;
 using Pipeline.Storage;
@@ -56,5 +57,29 @@ public sealed class ImportLockStoreTests : IAsyncLifetime
 
             await _locks.ReleaseAsync(nodeService, customer, next, CancellationToken.None);
         }
+    }
+
+    [Theory]
+    [InlineData("0")]
+    [InlineData("-1")]
+    [InlineData("101")]
+    public async Task HostStart_ImportsPerCustomerOutOfRange_RefusedNamingIt(string value)
+    {
+        // With 0 no import of the customer could ever take a slot: every one would wait, then fail.
+        using var host = PipelineHost.Build(("Pipeline:Limits:ImportsPerCustomer", value));
+
+        var e = await Assert.ThrowsAsync<OptionsValidationException>(() => host.StartAsync());
+
+        Assert.Equal("Pipeline:Limits:ImportsPerCustomer must be 1-100.", Assert.Single(e.Failures));
+    }
+
+    [Theory]
+    [InlineData("1")]
+    [InlineData("100")]
+    public void ImportsPerCustomer_AtTheLimits_IsValid(string value)
+    {
+        using var host = PipelineHost.Build(("Pipeline:Limits:ImportsPerCustomer", value));
+
+        Assert.Equal(int.Parse(value), host.Services.GetRequiredService<IOptions<ImportLimitOptions>>().Value.ImportsPerCustomer);
     }
 }

@@ -1,8 +1,7 @@
-using Microsoft.Extensions.Configuration;
 using Microsoft.Extensions.DependencyInjection;
-using Microsoft.Extensions.Hosting;
 using Microsoft.Extensions.Options;
 using Pipeline.Snapshots;
+using Pipeline.Tests.Fixtures;
 
 namespace Pipeline.Tests.Snapshots;
 
@@ -18,7 +17,7 @@ public sealed class SnapshotOptionsTests
     [InlineData("MaxBufferedBlocks", "0")]
     public async Task HostStart_BadSnapshotSetting_RefusedNamingIt(string setting, string value)
     {
-        using var host = Host(("Pipeline:Snapshots:" + setting, value));
+        using var host = PipelineHost.Build(("Pipeline:Snapshots:" + setting, value));
 
         var e = await Assert.ThrowsAsync<OptionsValidationException>(() => host.StartAsync());
 
@@ -31,7 +30,7 @@ public sealed class SnapshotOptionsTests
     [InlineData("4000")]
     public void Settings_AtTheLimits_AreValid(string streamedMaxMiB)
     {
-        using var host = Host(("Pipeline:Snapshots:StreamedUploadMaxMiB", streamedMaxMiB), ("Pipeline:Snapshots:BlockSizeMiB", "4000"));
+        using var host = PipelineHost.Build(("Pipeline:Snapshots:StreamedUploadMaxMiB", streamedMaxMiB), ("Pipeline:Snapshots:BlockSizeMiB", "4000"));
 
         Assert.Equal(int.Parse(streamedMaxMiB), host.Services.GetRequiredService<IOptions<SnapshotOptions>>().Value.StreamedUploadMaxMiB);
     }
@@ -39,16 +38,8 @@ public sealed class SnapshotOptionsTests
     [Fact]
     public void Defaults_AreValid()
     {
-        using var host = Host();
+        using var host = PipelineHost.Build();
 
         Assert.Equal(SnapshotOptions.PutBlobMaxMiB, host.Services.GetRequiredService<IOptions<SnapshotOptions>>().Value.StreamedUploadMaxMiB);
-    }
-
-    private static IHost Host(params (string Key, string Value)[] settings)
-    {
-        var builder = Microsoft.Extensions.Hosting.Host.CreateEmptyApplicationBuilder(new HostApplicationBuilderSettings());
-        builder.Configuration.AddInMemoryCollection(settings.Select(s => KeyValuePair.Create(s.Key, (string?)s.Value)));
-        builder.Services.AddLogging().AddPipeline();
-        return builder.Build();
     }
 }
