@@ -36,14 +36,6 @@ public sealed partial class BlobSnapshotStore : IDisposable
     /// <summary>Blobs up to this size are read into a buffer of their own rather than a pooled block.</summary>
     private const int TinyBlobBytes = 1024 * 1024;
 
-    /// <summary>
-    /// The Content-MD5 of a request body, computed over the whole buffer in one call (the SDK
-    /// would hash the body through a stream in 4 KiB steps, three times the CPU). MD5 is what the
-    /// storage protocol checks a body with; the content's identity is its sha256.
-    /// </summary>
-    [System.Diagnostics.CodeAnalysis.SuppressMessage("Security", "CA5351", Justification = "Transport checksum defined by the storage protocol, not a security use.")]
-    private static byte[] ContentMd5(ReadOnlySpan<byte> body) => MD5.HashData(body);
-
     private readonly PipelineStorage _storage;
     private readonly ILogger<BlobSnapshotStore> _logger;
     private readonly BlockBufferPool _buffers;
@@ -160,7 +152,7 @@ public sealed partial class BlobSnapshotStore : IDisposable
                 {
                     // On Put Blob the service checks the body against x-ms-blob-content-md5 and keeps
                     // it as the blob's Content-MD5 (a precalculated transfer checksum is refused here).
-                    HttpHeaders = Headers(ContentMd5(buffer.AsSpan(0, size))),
+                    HttpHeaders = Headers(ContentMd5.Of(buffer.AsSpan(0, size))),
                     Conditions = NoOverwrite,
                     TransferValidation = new UploadTransferValidationOptions { ChecksumAlgorithm = StorageChecksumAlgorithm.None },
                 },
@@ -252,10 +244,7 @@ public sealed partial class BlobSnapshotStore : IDisposable
             await client.StageBlockAsync(
                 id,
                 new MemoryStream(buffer, 0, length, writable: false),
-                new BlockBlobStageBlockOptions
-                {
-                    TransferValidation = new UploadTransferValidationOptions { ChecksumAlgorithm = StorageChecksumAlgorithm.MD5, PrecalculatedChecksum = ContentMd5(buffer.AsSpan(0, length)) },
-                },
+                ContentMd5.StageBlockOptions(buffer.AsSpan(0, length)),
                 cancellationToken).ConfigureAwait(false);
         }
         finally
