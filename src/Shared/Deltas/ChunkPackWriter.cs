@@ -24,18 +24,16 @@ internal sealed class ChunkPackWriter : Stream
     private readonly List<uint> _frames = [];
     private readonly List<string> _blocks = [];
     private readonly MemoryStream _pending;
-    private readonly bool _ownsPending;
     private long _packSize;
 
     /// <summary>
     /// A writer into <paramref name="pack"/>, collecting each block in <paramref name="blockBuffer"/>
-    /// (emptied first, and left to the caller), or in a buffer of its own.
+    /// (from <see cref="NewBlockBuffer"/>; emptied first, and left to the caller to reuse).
     /// </summary>
-    public ChunkPackWriter(BlockBlobClient pack, MemoryStream? blockBuffer = null)
+    public ChunkPackWriter(BlockBlobClient pack, MemoryStream blockBuffer)
     {
         _pack = pack;
-        _ownsPending = blockBuffer is null;
-        _pending = blockBuffer ?? NewBlockBuffer();
+        _pending = blockBuffer;
         _pending.SetLength(0);
         _index = new CaibxWriter(_indexBytes, ChunkSizes.Default);
         _chunker = new ChunkingStream(ChunkSizes.Default, OnChunk);
@@ -113,10 +111,6 @@ internal sealed class ChunkPackWriter : Stream
         if (disposing)
         {
             _codec.Dispose();
-            if (_ownsPending)
-            {
-                _pending.Dispose();
-            }
             _indexBytes.Dispose();
         }
         base.Dispose(disposing);

@@ -52,7 +52,6 @@ public sealed partial class LayerIndexer(PipelineStorage storage, BlobSnapshotSt
         }
         finally
         {
-            packBuffer.SetLength(0);
             _packBuffers.Add(packBuffer);
         }
     }
