@@ -62,7 +62,7 @@ public sealed class ImportLockStore(PipelineStorage storage, ImportStore imports
         if (customerId is not null)
         {
             // Slots beyond today's limit too: the limit may have been lowered while this import ran.
-            for (int slot = 0; slot < Math.Max(limits.Value.ImportsPerCustomer, 100); slot++)
+            for (int slot = 0; slot < Math.Max(limits.Value.ImportsPerCustomer, ImportLimitOptions.MaxImportsPerCustomer); slot++)
             {
                 if (await ReleaseRowAsync(CustomerPartition(customerId), SlotRow(slot), importId, cancellationToken).ConfigureAwait(false) is not false)
                 {
