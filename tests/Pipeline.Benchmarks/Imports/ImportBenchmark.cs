@@ -188,7 +188,7 @@ public static class ImportBenchmark
         }
         double median = Median(firsts), medianAgain = Median(agains);
         limits.Print("cold", median);
-        Console.WriteLine($"RESULT cold LocalHost peak working set = {Median(peaks.Select(p => (double)p).ToList()) / 1048576.0:F0} MiB median at completion (runs {string.Join(", ", peaks.Select(p => (p / 1048576.0).ToString("F0")))}; target < 150); {Median(peaksIndexed.Select(p => (double)p).ToList()) / 1048576.0:F0} MiB median including the chunk indexing after the commit (runs {string.Join(", ", peaksIndexed.Select(p => (p / 1048576.0).ToString("F0")))})");
+        Console.WriteLine($"RESULT cold LocalHost peak working set at completion = {MiBMedianAndRuns(peaks)} (target < 150); including the chunk indexing after the commit = {MiBMedianAndRuns(peaksIndexed)}");
         Console.WriteLine($"RESULT cold re-import of the unchanged image = {medianAgain:F2} s = {medianAgain / median:F3} of the first import (target <= 0.05); bytes fetched = {string.Join(", ", fetchedAgain)}");
         return completed;
     }
@@ -324,6 +324,10 @@ public static class ImportBenchmark
         using var process = Process.GetProcessById(pid);
         return process.PeakWorkingSet64;
     }
+
+    /// <summary>Byte counts as "157 MiB median (runs 157, 158, 156)".</summary>
+    private static string MiBMedianAndRuns(List<long> bytes) =>
+        $"{Median(bytes.Select(b => (double)b).ToList()) / 1048576.0:F0} MiB median (runs {string.Join(", ", bytes.Select(b => (b / 1048576.0).ToString("F0")))})";
 
     private static double Median(List<double> values)
     {
