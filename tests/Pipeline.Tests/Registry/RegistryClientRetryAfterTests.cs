@@ -67,16 +67,25 @@ public sealed class RegistryClientRetryAfterTests
     public async Task ResolveAsync_429WithoutRetryAfter_BacksOffAndRetries()
     {
         await using var registry = await FakeRegistry.StartAsync();
-        TestImages.PushImage(registry, "demo/app", "amd64", tag: "1");
+        var image = TestImages.PushImage(registry, "demo/app", "amd64", tag: "1");
         registry.TooManyRequests.Enqueue(null);
         registry.TooManyRequests.Enqueue(null);
         var time = new RecordingTimeProvider();
-        using var client = Client(registry, time);
+        // A base pause of 1 s, not the other tests' 10 ms: the jittered first pause can be any
+        // fraction of the base, and a wait under 1 ms starts no timer (Task.Delay counts whole
+        // milliseconds), so with 10 ms about one run in 200 recorded a single pause.
+        var settings = RegistryTestClient.Settings(registry.Host);
+        settings["Pipeline:Registry:TransientRetryDelay"] = "00:00:01";
+        using var client = new RegistryTestClient(settings, services => services.AddSingleton<TimeProvider>(time));
 
-        await client.Client.ResolveAsync(registry.Reference("demo/app:1"), Architectures.Amd64, Scope, CancellationToken.None);
+        var resolved = await client.Client.ResolveAsync(registry.Reference("demo/app:1"), Architectures.Amd64, Scope, CancellationToken.None);
 
+        Assert.Equal(image.Manifest.Digest, resolved.Manifest.Digest);
+        Assert.Equal(3, registry.Requests.Count(r => r.Path.Contains("/manifests/", StringComparison.Ordinal)));
         Assert.Equal(2, time.Delays.Count);
-        Assert.All(time.Delays, d => Assert.InRange(d, TimeSpan.Zero, TimeSpan.FromSeconds(1)));
+        // Exponential backoff with decorrelated jitter: the first pause is at most about 1.4 × the
+        // base, the second at most about 2.9 ×; neither is a Retry-After the server never sent.
+        Assert.All(time.Delays, d => Assert.InRange(d, TimeSpan.FromMilliseconds(1), TimeSpan.FromSeconds(3)));
     }
 
     [Fact]
