@@ -74,9 +74,7 @@ public sealed class RegistryClientRetryAfterTests
         // A base pause of 1 s, not the other tests' 10 ms: the jittered first pause can be any
         // fraction of the base, and a wait under 1 ms starts no timer (Task.Delay counts whole
         // milliseconds), so with 10 ms about one run in 200 recorded a single pause.
-        var settings = RegistryTestClient.Settings(registry.Host);
-        settings["Pipeline:Registry:TransientRetryDelay"] = "00:00:01";
-        using var client = new RegistryTestClient(settings, services => services.AddSingleton<TimeProvider>(time));
+        using var client = Client(registry, time, transientRetryDelay: "00:00:01");
 
         var resolved = await client.Client.ResolveAsync(registry.Reference("demo/app:1"), Architectures.Amd64, Scope, CancellationToken.None);
 
@@ -107,6 +105,13 @@ public sealed class RegistryClientRetryAfterTests
         Assert.Equal(3, registry.Requests.Count);
     }
 
-    private static RegistryTestClient Client(FakeRegistry registry, RecordingTimeProvider time) =>
-        new(RegistryTestClient.Settings(registry.Host), services => services.AddSingleton<TimeProvider>(time));
+    private static RegistryTestClient Client(FakeRegistry registry, RecordingTimeProvider time, string? transientRetryDelay = null)
+    {
+        var settings = RegistryTestClient.Settings(registry.Host);
+        if (transientRetryDelay is not null)
+        {
+            settings["Pipeline:Registry:TransientRetryDelay"] = transientRetryDelay;
+        }
+        return new(settings, services => services.AddSingleton<TimeProvider>(time));
+    }
 }
