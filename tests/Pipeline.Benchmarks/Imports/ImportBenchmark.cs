@@ -164,6 +164,7 @@ public static class ImportBenchmark
             using var api = new ApiClient(host.BaseUri);
             string customer = "bench";
             string key = await api.CreateKeyAsync(LocalHostProcess.AdminKey, customer, "import", "read");
+            long before = PeakRssBytes(host.Pid);
             var busy = CpuUse.Start(azurite.Pid, host.Pid, registry.Pid);
             var (first, firstImport) = await TimeImportAsync(api, key, customer, "big", image.Reference);
             string used = busy.Stop();
@@ -175,7 +176,7 @@ public static class ImportBenchmark
             var (again, reImport) = await TimeImportAsync(api, key, customer, "big", image.Reference);
             long bytesAgain = reImport["progress"]!["bytes_fetched"]!.GetValue<long>();
             completed &= firstImport["status"]!.GetValue<string>() == "completed" && reImport["status"]!.GetValue<string>() == "completed";
-            Console.WriteLine($"  cold run {run + 1}: LocalHost ready in {ready:F2} s; first import {first:F2} s ({firstImport["status"]}; CPU s: {used}); peak working set {peak / 1048576.0:F0} MiB at completion, {peakIndexed / 1048576.0:F0} MiB once the chunk indexing after it ended ({settled:F0} s later); re-import {again:F2} s, {bytesAgain} bytes fetched");
+            Console.WriteLine($"  cold run {run + 1}: LocalHost ready in {ready:F2} s; first import {first:F2} s ({firstImport["status"]}; CPU s: {used}); peak working set {before / 1048576.0:F0} MiB before the import, {peak / 1048576.0:F0} MiB at completion, {peakIndexed / 1048576.0:F0} MiB once the chunk indexing after it ended ({settled:F0} s later); re-import {again:F2} s, {bytesAgain} bytes fetched");
             firsts.Add(first);
             agains.Add(again);
             peaks.Add(peak);
