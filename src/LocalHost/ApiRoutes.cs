@@ -32,11 +32,7 @@ public static class ApiRoutes
             Service<DeviceEndpoint>(http).HandleTargetAsync(http, Route(http, "deviceId")));
         app.MapPost("/api/webhooks/{provider}/{customerId}", http =>
             Service<WebhookEndpoint>(http).HandleAsync(http, Route(http, "provider"), Route(http, "customerId"), Service<DurableTaskClient>(http)));
-        app.MapGet("/api/health", http =>
-        {
-            http.Response.ContentType = "application/json; charset=utf-8";
-            return http.Response.Body.WriteAsync(HealthOk).AsTask();
-        });
+        app.MapGet("/api/health", http => HttpAnswers.WriteJsonAsync(http, StatusCodes.Status200OK, HealthOk));
         return app;
     }
 
