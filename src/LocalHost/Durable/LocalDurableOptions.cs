@@ -1,8 +1,8 @@
 namespace Pipeline.LocalHost.Durable;
 
 /// <summary>
-/// Settings of the persistent local durable backend: the Durable Task gRPC sidecar in front of the
-/// Azure Storage orchestration service (Azurite locally).
+/// Settings of the persistent local durable backend: the Azure Storage orchestration service
+/// (Azurite locally) and the worker that dispatches from it in this process.
 /// </summary>
 /// <remarks>
 /// Bound from the configuration section <see cref="SectionName"/>; the storage connection string
@@ -57,11 +57,6 @@ public sealed class LocalDurableOptions
     /// polling an idle local queue ten times a second costs little.
     /// </summary>
     public TimeSpan MaxQueuePollingInterval { get; set; } = TimeSpan.FromMilliseconds(100);
-
-    /// <summary>
-    /// Fixed sidecar port on 127.0.0.1, or <c>null</c> (the default) for a free port chosen at startup.
-    /// </summary>
-    public int? SidecarPort { get; set; }
 
     /// <summary>Throws when a value would make the backend unsafe or unusable.</summary>
     internal void Validate()

@@ -7,13 +7,14 @@ using Microsoft.Extensions.DependencyInjection;
 namespace Pipeline.LocalHost.Durable;
 
 /// <summary>
-/// Registers the persistent local durable backend: the sidecar, a durable worker running the given
-/// orchestrators and activities, and a <see cref="DurableTaskClient"/>, all on one loopback channel.
+/// Registers the persistent local durable backend: the storage service, a durable worker running
+/// the given orchestrators and activities on it in this process, and a <see cref="DurableTaskClient"/>
+/// over the same service.
 /// </summary>
 public static class LocalDurableServiceCollectionExtensions
 {
     /// <summary>
-    /// Adds the sidecar (as a hosted service, ahead of the worker), the worker and the client.
+    /// Adds the backend (as a hosted service, ahead of the worker), the worker and the client.
     /// </summary>
     /// <param name="services">The application's services.</param>
     /// <param name="configuration">
@@ -38,25 +39,19 @@ public static class LocalDurableServiceCollectionExtensions
 
         LocalDurableOptions options = ReadOptions(configuration, configure);
 
-        // The channel must exist now, because the worker and client builders take it at registration.
-        var endpoint = new LocalDurableEndpoint(options.SidecarPort);
-
         services.AddSingleton(options);
-
-        // Registered through a factory so the container disposes the channel when the host is disposed.
-        services.AddSingleton(_ => endpoint);
-        services.AddSingleton<LocalDurableSidecar>();
-        services.AddHostedService(provider => provider.GetRequiredService<LocalDurableSidecar>());
+        services.AddSingleton<LocalDurableBackend>();
+        services.AddHostedService(provider => provider.GetRequiredService<LocalDurableBackend>());
 
         services.AddDurableTaskWorker(worker =>
         {
             worker.AddTasks(registerTasks);
-            worker.UseGrpc(endpoint.Channel);
+            worker.UseBuildTarget<InProcessDurableWorker>();
         });
 
         services.AddDurableTaskClient(client =>
         {
-            client.UseGrpc(endpoint.Channel);
+            client.UseBuildTarget<InProcessDurableClient>();
             client.RegisterDirectly();
         });
 

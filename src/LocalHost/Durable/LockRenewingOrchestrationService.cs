@@ -14,12 +14,13 @@ namespace Pipeline.LocalHost.Durable;
 /// queue locks of the work items it hands out while they run.
 /// </summary>
 /// <remarks>
-/// The gRPC sidecar never renews an activity's lock, so with the storage backend an activity that
-/// runs longer than the visibility timeout becomes visible again and is delivered a second time
-/// while the first run continues. Renewing every third of the timeout lets the timeouts stay short,
-/// which is what makes recovery after a crash quick: a lock held by a dead process lapses within
-/// one timeout. On a clean stop, work items still held are handed back so the next start runs them
-/// at once.
+/// With the storage backend, an activity or orchestrator step that runs longer than its visibility
+/// timeout becomes visible again and is delivered a second time while the first run continues.
+/// DurableTask.Core's dispatchers renew too, but on their own schedule, tuned for locks of minutes
+/// (from 30 s before a lock lapses). Renewing every held work item every third of its timeout,
+/// whatever the timeout, lets the timeouts stay short, which is what makes recovery after a crash
+/// quick: a lock held by a dead process lapses within one timeout. On a clean stop, work items
+/// still held are handed back so the next start runs them at once.
 /// </remarks>
 public sealed class LockRenewingOrchestrationService : IOrchestrationService
 {
@@ -72,7 +73,7 @@ public sealed class LockRenewingOrchestrationService : IOrchestrationService
 
     /// <summary>
     /// Stops every renewal and hands unfinished work items back, then stops the inner service if it
-    /// was started. Runs once: both the sidecar's dispatcher and the host that owns the backend call
+    /// was started. Runs once: both the worker and the host that owns the backend call
     /// it on shutdown, and every caller awaits the same stop, so none disposes the inner service
     /// while it is still stopping.
     /// </summary>
@@ -134,10 +135,6 @@ public sealed class LockRenewingOrchestrationService : IOrchestrationService
         TaskMessage continuedAsNewMessage,
         OrchestrationState orchestrationState)
     {
-        foreach (var message in orchestratorMessages.Append(continuedAsNewMessage))
-        {
-            PlainTags(message);
-        }
         return _locks.FinishAsync(workItem, () => _inner.CompleteTaskOrchestrationWorkItemAsync(
             workItem,
             newOrchestrationRuntimeState,
@@ -146,21 +143,6 @@ public sealed class LockRenewingOrchestrationService : IOrchestrationService
             timerMessages,
             continuedAsNewMessage,
             orchestrationState));
-    }
-
-    /// <summary>
-    /// The sidecar hands a sub-orchestration's or a continued orchestration's start message over
-    /// with its tags in a protobuf map; the storage backend writes that type's name into the queue
-    /// message and cannot load it back, so the message is refused over and over and the new
-    /// orchestration never starts. A plain dictionary of the same tags serializes as it should.
-    /// </summary>
-    private static void PlainTags(TaskMessage? message)
-    {
-        if (message?.Event is DurableTask.Core.History.ExecutionStartedEvent started
-            && started.Tags is { } tags && tags.GetType() != typeof(Dictionary<string, string>))
-        {
-            started.Tags = new Dictionary<string, string>(tags);
-        }
     }
 
     /// <inheritdoc />

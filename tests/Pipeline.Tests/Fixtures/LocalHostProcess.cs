@@ -54,8 +54,8 @@ public sealed class LocalHostProcess : IAsyncDisposable
             }
             catch (InvalidOperationException e) when (attempt < 3 && e.Message.Contains("address already in use", StringComparison.Ordinal))
             {
-                // The port chosen here was free a moment ago, and so was the one LocalHost chose for
-                // its durable sidecar: once in a while the two are the same. Another port, again.
+                // The port chosen here was free a moment ago; once in a while another process takes
+                // it before LocalHost binds it. Another port, again.
             }
         }
     }
