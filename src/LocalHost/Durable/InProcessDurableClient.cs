@@ -23,6 +23,7 @@ public sealed class InProcessDurableClient : DurableTaskClient
 
     private readonly AzureStorageOrchestrationService _service;
     private readonly DataConverter _converter;
+    private readonly string _defaultVersion;
 
     /// <summary>Created by the client builder (<c>UseBuildTarget</c>) with its name.</summary>
     public InProcessDurableClient(string name, IOptionsMonitor<DurableTaskClientOptions> options, LocalDurableBackend backend)
@@ -31,7 +32,9 @@ public sealed class InProcessDurableClient : DurableTaskClient
         ArgumentNullException.ThrowIfNull(options);
         ArgumentNullException.ThrowIfNull(backend);
         _service = backend.Client;
-        _converter = options.Get(name).DataConverter;
+        DurableTaskClientOptions clientOptions = options.Get(name);
+        _converter = clientOptions.DataConverter;
+        _defaultVersion = clientOptions.DefaultVersion;
     }
 
     /// <inheritdoc />
@@ -46,7 +49,7 @@ public sealed class InProcessDurableClient : DurableTaskClient
         var started = new ExecutionStartedEvent(-1, _converter.Serialize(input))
         {
             Name = orchestratorName.Name,
-            Version = options?.Version?.Version ?? string.Empty,
+            Version = options?.Version?.Version ?? _defaultVersion,
             OrchestrationInstance = instance,
             Tags = options?.Tags?.ToDictionary(tag => tag.Key, tag => tag.Value),
             ScheduledStartTime = options?.StartAt?.UtcDateTime,
@@ -150,7 +153,7 @@ public sealed class InProcessDurableClient : DurableTaskClient
     private OrchestrationMetadata ToMetadata(OrchestrationState state, bool withInputsAndOutputs) =>
         new(state.Name, state.OrchestrationInstance.InstanceId)
         {
-            DataConverter = withInputsAndOutputs ? _converter : null,
+            DataConverter = _converter,
             RuntimeStatus = (OrchestrationRuntimeStatus)state.OrchestrationStatus,
             CreatedAt = new DateTimeOffset(DateTime.SpecifyKind(state.CreatedTime, DateTimeKind.Utc)),
             LastUpdatedAt = new DateTimeOffset(DateTime.SpecifyKind(state.LastUpdatedTime, DateTimeKind.Utc)),

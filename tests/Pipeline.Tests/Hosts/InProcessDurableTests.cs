@@ -89,6 +89,7 @@ public sealed class InProcessDurableTests : IClassFixture<AzuriteFixture>, IAsyn
         string id = await _client.ScheduleNewOrchestrationInstanceAsync(nameof(WaitingOrchestrator));
         var started = await _client.WaitForInstanceStartAsync(id, getInputsAndOutputs: false, Timeout());
         Assert.Equal(OrchestrationRuntimeStatus.Running, started.RuntimeStatus);
+        Assert.Equal("waiting", started.ReadCustomStatusAs<string>());
 
         await _client.RaiseEventAsync(id, WaitingOrchestrator.EventName, "go on");
 
@@ -253,7 +254,10 @@ public sealed class InProcessDurableTests : IClassFixture<AzuriteFixture>, IAsyn
     {
         public const string EventName = "go";
 
-        public override async Task<string> RunAsync(TaskOrchestrationContext context, object? input) =>
-            $"got {await context.WaitForExternalEvent<string>(EventName)}";
+        public override async Task<string> RunAsync(TaskOrchestrationContext context, object? input)
+        {
+            context.SetCustomStatus("waiting");
+            return $"got {await context.WaitForExternalEvent<string>(EventName)}";
+        }
     }
 }
