@@ -176,7 +176,7 @@ public static class ImportBenchmark
             var (again, reImport) = await TimeImportAsync(api, key, customer, "big", image.Reference);
             long bytesAgain = reImport["progress"]!["bytes_fetched"]!.GetValue<long>();
             completed &= firstImport["status"]!.GetValue<string>() == "completed" && reImport["status"]!.GetValue<string>() == "completed";
-            Console.WriteLine($"  cold run {run + 1}: LocalHost ready in {ready:F2} s; first import {first:F2} s ({firstImport["status"]}; CPU s: {used}); peak working set {before / 1048576.0:F0} MiB before the import, {peak / 1048576.0:F0} MiB at completion, {peakIndexed / 1048576.0:F0} MiB once the chunk indexing after it ended ({settled:F0} s later); re-import {again:F2} s, {bytesAgain} bytes fetched");
+            Console.WriteLine($"  cold run {run + 1}: LocalHost ready in {ready:F2} s; first import {first:F2} s ({firstImport["status"]}; CPU s: {used}); peak working set {before / 1048576.0:F0} MiB before the import, {peak / 1048576.0:F1} MiB at completion, {peakIndexed / 1048576.0:F0} MiB once the chunk indexing after it ended ({settled:F0} s later); re-import {again:F2} s, {bytesAgain} bytes fetched");
             firsts.Add(first);
             agains.Add(again);
             peaks.Add(peak);
@@ -327,8 +327,13 @@ public static class ImportBenchmark
     }
 
     /// <summary>Byte counts as "157 MiB median (runs 157, 158, 156)".</summary>
-    private static string MiBMedianAndRuns(List<long> bytes) =>
-        $"{Median(bytes.Select(b => (double)b).ToList()) / 1048576.0:F0} MiB median (runs {string.Join(", ", bytes.Select(b => (b / 1048576.0).ToString("F0")))})";
+    /// <summary>The median in MiB and in MB (the issue's unit, 10^6 bytes), and each run in MiB.</summary>
+    private static string MiBMedianAndRuns(List<long> bytes)
+    {
+        double median = Median(bytes.Select(b => (double)b).ToList());
+        string runs = string.Join(", ", bytes.Select(b => (b / 1048576.0).ToString("F1", System.Globalization.CultureInfo.InvariantCulture)));
+        return $"{median / 1048576.0:F1} MiB = {median / 1e6:F1} MB median (runs {runs} MiB)";
+    }
 
     private static double Median(List<double> values)
     {
