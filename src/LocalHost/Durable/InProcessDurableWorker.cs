@@ -78,7 +78,9 @@ public sealed class InProcessDurableWorker : DurableTaskWorker
         {
             var taskName = new TaskName(name);
             // Orchestrators take no services (they are replayed, deterministic code), so the root
-            // provider serves; a scope could not outlive this call anyway.
+            // provider serves; a scope could not outlive this call anyway. DurableTask.Core asks by
+            // name and version only, so the shim knows no parent: a sub-orchestration's
+            // context.Parent is null here (no orchestration of the pipeline is one today).
             return worker.Factory.TryCreateOrchestrator(taskName, worker._services, out ITaskOrchestrator? orchestrator)
                 ? worker._shims.CreateOrchestration(taskName, orchestrator, parent: null)
                 : null;

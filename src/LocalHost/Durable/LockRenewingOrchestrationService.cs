@@ -186,8 +186,8 @@ public sealed class LockRenewingOrchestrationService : IOrchestrationService
     {
         await _locks.StopAsync().ConfigureAwait(false);
 
-        // The dispatcher starts the inner service only after a worker connects; stopping one that
-        // never started fails.
+        // The worker starts the inner service when it starts; if it never did (the host stopped
+        // first, or the worker's start failed), stopping the inner service would fail.
         if (Volatile.Read(ref _started) == 1)
         {
             await _inner.StopAsync(isForced).ConfigureAwait(false);
