@@ -326,8 +326,10 @@ public static class ImportBenchmark
         return process.PeakWorkingSet64;
     }
 
-    /// <summary>Byte counts as "157 MiB median (runs 157, 158, 156)".</summary>
-    /// <summary>The median in MiB and in MB (the unit, 10^6 bytes), and each run in MiB.</summary>
+    /// <summary>
+    /// Byte counts as "134.7 MiB = 141.3 MB median (runs 134.7, 134.6, 134.9 MiB)": the median in
+    /// MiB and in MB (the unit, 10^6 bytes), and each run in MiB.
+    /// </summary>
     private static string MiBMedianAndRuns(List<long> bytes)
     {
         double median = Median(bytes.Select(b => (double)b).ToList());
