@@ -33,7 +33,7 @@ public sealed class NodeServiceStore(PipelineStorage storage)
             return (null, default);
         }
         var table = await storage.TableAsync(Table, cancellationToken).ConfigureAwait(false);
-        await foreach (var e in table.QueryAsync<TableEntity>(x => x.RowKey == nodeServiceId, maxPerPage: 1, cancellationToken: cancellationToken).ConfigureAwait(false))
+        await foreach (var e in table.QueryAsync<TableEntity>(TableClient.CreateQueryFilter($"RowKey eq {nodeServiceId}"), maxPerPage: 1, cancellationToken: cancellationToken).ConfigureAwait(false))
         {
             return (FromEntity(e), e.ETag);
         }
@@ -102,7 +102,7 @@ public sealed class NodeServiceStore(PipelineStorage storage)
     {
         var table = await storage.TableAsync(Table, cancellationToken).ConfigureAwait(false);
         var all = new List<NodeService>();
-        await foreach (var e in table.QueryAsync<TableEntity>(x => x.PartitionKey == customerId, cancellationToken: cancellationToken).ConfigureAwait(false))
+        await foreach (var e in table.QueryAsync<TableEntity>(TableClient.CreateQueryFilter($"PartitionKey eq {customerId}"), cancellationToken: cancellationToken).ConfigureAwait(false))
         {
             all.Add(FromEntity(e));
         }
