@@ -25,6 +25,13 @@ public sealed class InProcessDurableTests : IClassFixture<AzuriteFixture>, IAsyn
 
     public async Task InitializeAsync()
     {
+        _host = BuildHost();
+        await _host.StartAsync();
+        _client = _host.Services.GetRequiredService<DurableTaskClient>();
+    }
+
+    private IHost BuildHost(Dictionary<string, string?>? settings = null)
+    {
         var builder = Host.CreateApplicationBuilder(new HostApplicationBuilderSettings { EnvironmentName = Environments.Development });
         builder.Configuration.AddInMemoryCollection(new Dictionary<string, string?>
         {
@@ -33,6 +40,7 @@ public sealed class InProcessDurableTests : IClassFixture<AzuriteFixture>, IAsyn
             ["Pipeline:Durable:WorkItemVisibilityTimeout"] = "00:00:10",
             ["Pipeline:Durable:ControlQueueVisibilityTimeout"] = "00:00:10",
         });
+        builder.Configuration.AddInMemoryCollection(settings ?? []);
         builder.Services.AddSingleton(_disposals);
         builder.Services.AddScoped<ScopedThing>();
         builder.Services.AddLocalDurableTask(builder.Configuration, tasks => tasks
@@ -40,10 +48,10 @@ public sealed class InProcessDurableTests : IClassFixture<AzuriteFixture>, IAsyn
             .AddActivity<EchoActivity>()
             .AddOrchestrator<FailingOrchestrator>()
             .AddActivity<FailingActivity>()
-            .AddOrchestrator<WaitingOrchestrator>());
-        _host = builder.Build();
-        await _host.StartAsync();
-        _client = _host.Services.GetRequiredService<DurableTaskClient>();
+            .AddOrchestrator<WaitingOrchestrator>()
+            .AddOrchestrator<NapThenEchoOrchestrator>()
+            .AddActivity<NapActivity>());
+        return builder.Build();
     }
 
     public async Task DisposeAsync()
@@ -160,6 +168,26 @@ public sealed class InProcessDurableTests : IClassFixture<AzuriteFixture>, IAsyn
         Assert.NotNull(await _client.GetInstanceAsync(ids[1]));
     }
 
+    [Fact]
+    public async Task StepsAfterALongActivity_DoNotWaitForThePollingInterval()
+    {
+        // Queues left idle by a long activity are polled ever more rarely, up to the longest
+        // interval; the messages this process adds wake the pollers, so the next steps run at once.
+        using var host = BuildHost(new() { ["Pipeline:Durable:MaxQueuePollingInterval"] = "00:01:00" });
+        await host.StartAsync();
+        var client = host.Services.GetRequiredService<DurableTaskClient>();
+        string id = await client.ScheduleNewOrchestrationInstanceAsync(nameof(NapThenEchoOrchestrator), 8);
+
+        var done = await client.WaitForInstanceCompletionAsync(id, getInputsAndOutputs: true, Timeout());
+        await host.StopAsync();
+
+        Assert.Equal(OrchestrationRuntimeStatus.Completed, done.RuntimeStatus);
+        var napEnded = done.ReadOutputAs<DateTimeOffset>();
+        // Two activities and three orchestrator steps after the nap. Polled, with the pollers
+        // backed off for 8 s idle (randomised doubling), each step would wait seconds.
+        Assert.InRange(done.LastUpdatedAt - napEnded, TimeSpan.Zero, TimeSpan.FromSeconds(3));
+    }
+
     private async Task<OrchestrationMetadata> WaitForCompletionAsync(string id) =>
         await _client.WaitForInstanceCompletionAsync(id, getInputsAndOutputs: true, Timeout());
 
@@ -248,6 +276,27 @@ public sealed class InProcessDurableTests : IClassFixture<AzuriteFixture>, IAsyn
     {
         public override Task<string> RunAsync(TaskActivityContext context, string input) =>
             throw new InvalidOperationException("BAD_INPUT: the activity refused");
+    }
+
+    /// <summary>A nap of the given seconds, then two echoes; returns when the nap ended.</summary>
+    public sealed class NapThenEchoOrchestrator : TaskOrchestrator<int, DateTimeOffset>
+    {
+        public override async Task<DateTimeOffset> RunAsync(TaskOrchestrationContext context, int input)
+        {
+            var napEnded = await context.CallActivityAsync<DateTimeOffset>(nameof(NapActivity), input);
+            await context.CallActivityAsync<string>(nameof(EchoActivity), "one");
+            await context.CallActivityAsync<string>(nameof(EchoActivity), "two");
+            return napEnded;
+        }
+    }
+
+    public sealed class NapActivity : TaskActivity<int, DateTimeOffset>
+    {
+        public override async Task<DateTimeOffset> RunAsync(TaskActivityContext context, int input)
+        {
+            await Task.Delay(TimeSpan.FromSeconds(input));
+            return DateTimeOffset.UtcNow;
+        }
     }
 
     public sealed class WaitingOrchestrator : TaskOrchestrator<object?, string>
