@@ -102,7 +102,7 @@ public sealed class NodeServiceStore(PipelineStorage storage)
     {
         var table = await storage.TableAsync(Table, cancellationToken).ConfigureAwait(false);
         var all = new List<NodeService>();
-        await foreach (var e in table.QueryAsync<TableEntity>(TableClient.CreateQueryFilter($"PartitionKey eq {customerId}"), cancellationToken: cancellationToken).ConfigureAwait(false))
+        await foreach (var e in table.QueryPartitionAsync(customerId, cancellationToken: cancellationToken).ConfigureAwait(false))
         {
             all.Add(FromEntity(e));
         }

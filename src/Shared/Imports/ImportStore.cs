@@ -85,7 +85,7 @@ public sealed class ImportStore(PipelineStorage storage)
         TableEntity? main = null;
         var layers = new List<LayerProgress>();
         DateTimeOffset? lastChange = null;
-        await foreach (var e in table.QueryAsync<TableEntity>(TableClient.CreateQueryFilter($"PartitionKey eq {importId}"), cancellationToken: cancellationToken).ConfigureAwait(false))
+        await foreach (var e in table.QueryPartitionAsync(importId, cancellationToken: cancellationToken).ConfigureAwait(false))
         {
             if (e.Timestamp > lastChange || lastChange is null)
             {

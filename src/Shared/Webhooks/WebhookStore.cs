@@ -52,7 +52,7 @@ public sealed class WebhookStore(PipelineStorage storage, ISecretStore secrets, 
     {
         var table = await storage.TableAsync(Table, cancellationToken).ConfigureAwait(false);
         var all = new List<Webhook>();
-        await foreach (var e in table.QueryAsync<TableEntity>(TableClient.CreateQueryFilter($"PartitionKey eq {customerId}"), cancellationToken: cancellationToken).ConfigureAwait(false))
+        await foreach (var e in table.QueryPartitionAsync(customerId, cancellationToken: cancellationToken).ConfigureAwait(false))
         {
             all.Add(FromEntity(e));
         }

@@ -119,7 +119,7 @@ public sealed class DeviceStore(PipelineStorage storage, TimeProvider time)
         {
             TableEntity? device = null;
             var instances = new List<string>();
-            await foreach (var e in table.QueryAsync<TableEntity>(TableClient.CreateQueryFilter($"PartitionKey eq {deviceId}"), cancellationToken: cancellationToken).ConfigureAwait(false))
+            await foreach (var e in table.QueryPartitionAsync(deviceId, cancellationToken: cancellationToken).ConfigureAwait(false))
             {
                 if (e.RowKey == Row)
                 {

@@ -65,7 +65,7 @@ public sealed class NodeServiceInstanceStore(PipelineStorage storage)
         return await FleetTableRetry.RunAsync<IReadOnlyList<NodeServiceInstance>>(async () =>
         {
             var all = new List<NodeServiceInstance>();
-            await foreach (var e in table.QueryAsync<TableEntity>(TableClient.CreateQueryFilter($"PartitionKey eq {nodeServiceId}"), cancellationToken: cancellationToken).ConfigureAwait(false))
+            await foreach (var e in table.QueryPartitionAsync(nodeServiceId, cancellationToken: cancellationToken).ConfigureAwait(false))
             {
                 all.Add(FromEntity(e));
             }
@@ -82,7 +82,7 @@ public sealed class NodeServiceInstanceStore(PipelineStorage storage)
         var table = await storage.TableAsync(Table, cancellationToken).ConfigureAwait(false);
         return await FleetTableRetry.RunAsync<(IReadOnlyList<NodeServiceInstance>, string?)>(async () =>
         {
-            await foreach (var page in table.QueryAsync<TableEntity>(TableClient.CreateQueryFilter($"PartitionKey eq {nodeServiceId}"), maxPerPage: pageSize, cancellationToken: cancellationToken)
+            await foreach (var page in table.QueryPartitionAsync(nodeServiceId, maxPerPage: pageSize, cancellationToken: cancellationToken)
                 .AsPages(cursor, pageSize).ConfigureAwait(false))
             {
                 return (page.Values.Select(FromEntity).ToList(), page.ContinuationToken);
@@ -98,7 +98,7 @@ public sealed class NodeServiceInstanceStore(PipelineStorage storage)
         return await FleetTableRetry.RunAsync<IReadOnlySet<string>>(async () =>
         {
             var ids = new HashSet<string>(StringComparer.Ordinal);
-            await foreach (var e in table.QueryAsync<TableEntity>(TableClient.CreateQueryFilter($"PartitionKey eq {nodeServiceId}"), select: ["RowKey"], cancellationToken: cancellationToken).ConfigureAwait(false))
+            await foreach (var e in table.QueryPartitionAsync(nodeServiceId, select: ["RowKey"], cancellationToken: cancellationToken).ConfigureAwait(false))
             {
                 ids.Add(e.RowKey);
             }

@@ -45,7 +45,7 @@ public sealed class LanLeaseStore(PipelineStorage storage)
         return await FleetTableRetry.RunAsync<IReadOnlyList<LanLease>>(async () =>
         {
             var leases = new List<LanLease>();
-            await foreach (var e in table.QueryAsync<TableEntity>(TableClient.CreateQueryFilter($"PartitionKey eq {nodeServiceId}"), cancellationToken: cancellationToken).ConfigureAwait(false))
+            await foreach (var e in table.QueryPartitionAsync(nodeServiceId, cancellationToken: cancellationToken).ConfigureAwait(false))
             {
                 if (long.TryParse(e.RowKey, NumberStyles.None, CultureInfo.InvariantCulture, out long slot))
                 {
