@@ -2,6 +2,7 @@ using Microsoft.DurableTask.Client;
 using Pipeline.Api;
 using Pipeline.Api.Devices;
 using Pipeline.Api.Webhooks;
+using Pipeline.LocalHost.WarmUp;
 
 namespace Pipeline.LocalHost;
 
@@ -19,6 +20,7 @@ namespace Pipeline.LocalHost;
 public static class ApiRoutes
 {
     private static readonly byte[] HealthOk = "{\"status\":\"ok\"}"u8.ToArray();
+    private static readonly byte[] HealthWarmingUp = "{\"status\":\"warming_up\"}"u8.ToArray();
 
     public static IEndpointRouteBuilder MapPipelineApi(this IEndpointRouteBuilder app)
     {
@@ -32,7 +34,10 @@ public static class ApiRoutes
             Service<DeviceEndpoint>(http).HandleTargetAsync(http, Route(http, "deviceId")));
         app.MapPost("/api/webhooks/{provider}/{customerId}", http =>
             Service<WebhookEndpoint>(http).HandleAsync(http, Route(http, "provider"), Route(http, "customerId"), Service<DurableTaskClient>(http)));
-        app.MapGet("/api/health", http => HttpAnswers.WriteJsonAsync(http, StatusCodes.Status200OK, HealthOk));
+        // Ready once the start-up warm-up has ended (LocalHost only; see StartupWarmUp).
+        app.MapGet("/api/health", http => http.RequestServices.GetService<StartupWarmUp>() is { Done: false }
+            ? HttpAnswers.WriteJsonAsync(http, StatusCodes.Status503ServiceUnavailable, HealthWarmingUp)
+            : HttpAnswers.WriteJsonAsync(http, StatusCodes.Status200OK, HealthOk));
         return app;
     }
 

@@ -1,6 +1,7 @@
 using Pipeline;
 using Pipeline.LocalHost;
 using Pipeline.LocalHost.Durable;
+using Pipeline.LocalHost.WarmUp;
 using Pipeline.Storage;
 
 // The self-hosted twin of the Functions app: the same /api routes and the same orchestrations,
@@ -11,7 +12,15 @@ using Pipeline.Storage;
 // after start: working set 128.0 MiB instead of 129.5.
 var builder = WebApplication.CreateSlimBuilder(args);
 builder.Services.AddPipeline();
-builder.Services.AddLocalDurableTask(builder.Configuration, tasks => tasks.AddPipelineTasks());
+builder.Services.AddLocalDurableTask(builder.Configuration, tasks => tasks.AddPipelineTasks()
+    .AddOrchestrator<WarmUpOrchestrator>()
+    .AddActivity<WarmUpActivity>());
+// After the durable worker: hosted services start in registration order.
+if (builder.Configuration.GetValue(StartupWarmUp.EnabledKey, defaultValue: true))
+{
+    builder.Services.AddSingleton<StartupWarmUp>();
+    builder.Services.AddHostedService(provider => provider.GetRequiredService<StartupWarmUp>());
+}
 
 var app = builder.Build();
 await app.Services.GetRequiredService<PipelineStorage>().EnsureSnapshotsContainerAsync(CancellationToken.None);

@@ -75,6 +75,16 @@ public sealed class ImportStore(PipelineStorage storage)
         await table.UpsertEntityAsync(new TableEntity(importId, BlobRowPrefix + digest.Hex) { ["bytes_done"] = bytesDone }, TableUpdateMode.Merge, cancellationToken).ConfigureAwait(false);
     }
 
+    /// <summary>Deletes every row of an import (LocalHost's start-up warm-up removes its own this way).</summary>
+    public async Task DeleteAsync(string importId, CancellationToken cancellationToken)
+    {
+        var table = await TableAsync(cancellationToken).ConfigureAwait(false);
+        await foreach (var e in table.QueryPartitionAsync(importId, select: ["RowKey"], cancellationToken: cancellationToken).ConfigureAwait(false))
+        {
+            await table.DeleteEntityAsync(importId, e.RowKey, ETag.All, cancellationToken).ConfigureAwait(false);
+        }
+    }
+
     public async Task<ImportView?> GetAsync(string importId, CancellationToken cancellationToken)
     {
         if (!Ids.IsSafeKey(importId))

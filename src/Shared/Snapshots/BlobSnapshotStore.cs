@@ -89,10 +89,20 @@ public sealed partial class BlobSnapshotStore : IDisposable
     /// </summary>
     private async Task<BlobWriteOutcome> WriteStreamedAsync(Descriptor blob, Stream source, Action<long>? progress, CancellationToken cancellationToken)
     {
+        var outcome = await WriteStreamedAsync(_storage.SnapshotUploads.GetBlockBlobClient(BlobName(blob.Digest)), blob, source, progress, cancellationToken).ConfigureAwait(false);
+        if (outcome == BlobWriteOutcome.Stored)
+        {
+            LogStored(_logger, blob.Digest.ToString(), blob.Size);
+        }
+        return outcome;
+    }
+
+    private async Task<BlobWriteOutcome> WriteStreamedAsync(BlockBlobClient target, Descriptor blob, Stream source, Action<long>? progress, CancellationToken cancellationToken)
+    {
         await using var body = new WithheldTailStream(source, blob, progress);
         try
         {
-            await _storage.SnapshotUploads.GetBlockBlobClient(BlobName(blob.Digest)).UploadAsync(
+            await target.UploadAsync(
                 body,
                 new BlobUploadOptions
                 {
@@ -120,8 +130,28 @@ public sealed partial class BlobSnapshotStore : IDisposable
             // Another writer committed the same digest first; its bytes were verified the same way.
             return BlobWriteOutcome.AlreadyPresent;
         }
-        LogStored(_logger, blob.Digest.ToString(), blob.Size);
         return BlobWriteOutcome.Stored;
+    }
+
+    /// <summary>
+    /// Sends <paramref name="size"/> random bytes (more than <see cref="TinyBlobBytes"/>) by the
+    /// streamed path a layer takes, verified the same way, to a throwaway blob outside
+    /// <c>sha256/</c>, and deletes it. A process that has just started runs this once so that its
+    /// first import does not compile and initialise that path while a layer waits.
+    /// </summary>
+    public async Task WarmUpStreamedWriteAsync(int size, CancellationToken cancellationToken)
+    {
+        byte[] bytes = RandomNumberGenerator.GetBytes(Math.Max(size, TinyBlobBytes + 1));
+        var blob = new Descriptor(MediaTypes.OciLayerGzip, Digest.Compute(bytes), bytes.Length);
+        var target = _storage.SnapshotUploads.GetBlockBlobClient("warmup/" + blob.Digest.Hex);
+        try
+        {
+            await WriteStreamedAsync(target, blob, new MemoryStream(bytes, writable: false), progress: null, cancellationToken).ConfigureAwait(false);
+        }
+        finally
+        {
+            await target.DeleteIfExistsAsync(cancellationToken: CancellationToken.None).ConfigureAwait(false);
+        }
     }
 
     private static bool IsAlreadyPresent(RequestFailedException e) =>

@@ -35,7 +35,8 @@ public sealed class LocalHostProcess : IAsyncDisposable
     /// Starts LocalHost against the storage of <paramref name="storageConnectionString"/>, with
     /// <paramref name="extraEnvironment"/> added to (or overriding) its settings.
     /// </summary>
-    public static async Task<LocalHostProcess> StartAsync(string storageConnectionString, string insecureHosts, string? taskHub = null, string? logPath = null, IReadOnlyDictionary<string, string?>? extraEnvironment = null)
+    /// <param name="starting">Told the base address as soon as the process is started, before it is ready.</param>
+    public static async Task<LocalHostProcess> StartAsync(string storageConnectionString, string insecureHosts, string? taskHub = null, string? logPath = null, IReadOnlyDictionary<string, string?>? extraEnvironment = null, Action<Uri>? starting = null)
     {
         // PIPELINE_LOCALHOST_DLL: a published LocalHost (e.g. compiled ahead of time) instead of the built one.
         string dll = Environment.GetEnvironmentVariable("PIPELINE_LOCALHOST_DLL") is { Length: > 0 } published
@@ -50,7 +51,7 @@ public sealed class LocalHostProcess : IAsyncDisposable
         {
             try
             {
-                return await StartOnceAsync(dll, storageConnectionString, insecureHosts, taskHub, logPath, extraEnvironment);
+                return await StartOnceAsync(dll, storageConnectionString, insecureHosts, taskHub, logPath, extraEnvironment, starting);
             }
             catch (InvalidOperationException e) when (attempt < 3 && e.Message.Contains("address already in use", StringComparison.Ordinal))
             {
@@ -60,7 +61,7 @@ public sealed class LocalHostProcess : IAsyncDisposable
         }
     }
 
-    private static async Task<LocalHostProcess> StartOnceAsync(string dll, string storageConnectionString, string insecureHosts, string taskHub, string? logPath, IReadOnlyDictionary<string, string?>? extraEnvironment)
+    private static async Task<LocalHostProcess> StartOnceAsync(string dll, string storageConnectionString, string insecureHosts, string taskHub, string? logPath, IReadOnlyDictionary<string, string?>? extraEnvironment, Action<Uri>? starting)
     {
         int port = FreePort.Next();
         var env = new Dictionary<string, string?>
@@ -84,6 +85,7 @@ public sealed class LocalHostProcess : IAsyncDisposable
             ? ServiceProcess.Start("dotnet", [dll, "--urls", $"http://127.0.0.1:{port}"], Path.GetDirectoryName(dll)!, env, logPath)
             : ServiceProcess.Start(dll, ["--urls", $"http://127.0.0.1:{port}"], Path.GetDirectoryName(dll)!, env, logPath);
         var host = new LocalHostProcess(process, new Uri($"http://127.0.0.1:{port}"), taskHub);
+        starting?.Invoke(host.BaseUri);
         try
         {
             await host.WaitReadyAsync(TimeSpan.FromSeconds(60));
