@@ -6,6 +6,7 @@ using Microsoft.AspNetCore.Hosting.Server;
 using Microsoft.AspNetCore.Hosting.Server.Features;
 using Microsoft.DurableTask;
 using Microsoft.DurableTask.Client;
+using Microsoft.DurableTask.Converters;
 using Microsoft.Extensions.Options;
 using Pipeline.Fleet.Rollout;
 using Pipeline.Imports;
@@ -99,11 +100,12 @@ public sealed partial class StartupWarmUp(
         {
             await imports.MarkRunningAsync(importId, cancellationToken).ConfigureAwait(false);
             await durable.ScheduleNewOrchestrationInstanceAsync(nameof(WarmUpOrchestrator), request, new StartOrchestrationOptions(importId), cancellationToken).ConfigureAwait(false);
+            PrepareContracts();
             using var http = OwnEndpoint();
             if (http is not null)
             {
                 answers.Add(await GraphQLAsync(http, GetImport, new { id = importId }, cancellationToken).ConfigureAwait(false));
-                answers.Add(await GraphQLAsync(http, RefusedImport, new { c = "warm-up", @in = new { name = "warm-up", image_sources = new[] { new { arch = "amd64", image_reference = "localhost/warm-up:latest" }, new { arch = "amd64", image_reference = "localhost/warm-up:latest" } } } }, cancellationToken).ConfigureAwait(false));
+                answers.Add(await GraphQLAsync(http, RefusedImport, RefusedImportVariables, cancellationToken).ConfigureAwait(false));
             }
             var end = await durable.WaitForInstanceCompletionAsync(importId, getInputsAndOutputs: true, cancellationToken).ConfigureAwait(false);
             if (end.RuntimeStatus != OrchestrationRuntimeStatus.Completed)
@@ -127,6 +129,34 @@ public sealed partial class StartupWarmUp(
         }
     }
 
+    /// <summary>
+    /// Every input and output type of the pipeline's orchestrators and activities once through the
+    /// durable serializer (read from <c>{}</c>, written back): its contract for each type, built on
+    /// first use, is then ready for the first import's steps. A type that cannot be read from an
+    /// empty object is left for its first real use.
+    /// </summary>
+    private static void PrepareContracts()
+    {
+        var converter = JsonDataConverter.Default;
+        foreach (var type in ContractTypes())
+        {
+            try
+            {
+                converter.Serialize(converter.Deserialize("{}", type));
+            }
+            catch (Exception e) when (e is System.Text.Json.JsonException or NotSupportedException or InvalidOperationException or ArgumentException)
+            {
+            }
+        }
+    }
+
+    private static IEnumerable<Type> ContractTypes() =>
+        PipelineServiceCollectionExtensions.Orchestrators.Concat(PipelineServiceCollectionExtensions.Activities)
+            .Select(t => t.BaseType)
+            .Where(b => b is { IsGenericType: true } && (b.GetGenericTypeDefinition() == typeof(TaskOrchestrator<,>) || b.GetGenericTypeDefinition() == typeof(TaskActivity<,>)))
+            .SelectMany(b => b!.GetGenericArguments())
+            .Distinct();
+
     private const string GetImport =
         "query($id: ID!) { DM_get_import(import_id: $id) { import_id node_service_id status container_version warnings " +
         "progress { layers_total layers_done bytes_total bytes_done bytes_fetched layers { digest size bytes_done } } " +
@@ -136,8 +166,23 @@ public sealed partial class StartupWarmUp(
     /// Refused by the input check (the same arch twice), before anything is written: its input is
     /// coerced and parsed like any import's up to that point. Without an admin key it is a 401.
     /// </summary>
-    private const string RefusedImport =
+    public const string RefusedImport =
         "mutation($c: ID!, $in: NodeServiceInput!) { DM_import_node_service(customer_id: $c, node_service_input: $in) { import_id status } }";
+
+    /// <summary>The variables of <see cref="RefusedImport"/>.</summary>
+    public static readonly object RefusedImportVariables = new
+    {
+        c = "warm-up",
+        @in = new
+        {
+            name = "warm-up",
+            image_sources = new[]
+            {
+                new { arch = "amd64", image_reference = "localhost/warm-up:latest" },
+                new { arch = "amd64", image_reference = "localhost/warm-up:latest" },
+            },
+        },
+    };
 
     /// <summary>A client of this process's own HTTP endpoint, with the admin key when one is set.</summary>
     private HttpClient? OwnEndpoint()

@@ -3,6 +3,7 @@ using System.Net;
 using Azure.Data.Tables;
 using Azure.Storage.Blobs;
 using Pipeline.Imports;
+using Pipeline.LocalHost.WarmUp;
 using Pipeline.Storage;
 using Pipeline.Tests.Fixtures;
 
@@ -44,6 +45,14 @@ public sealed class StartupWarmUpTests : IAsyncLifetime
             // Ready: a real request works at once.
             using var http = new HttpClient { BaseAddress = host.BaseUri };
             Assert.Equal(HttpStatusCode.OK, (await http.GetAsync("/api/health")).StatusCode);
+            await AssertNothingLeftAsync(host.TaskHub);
+
+            // The import it sends itself is refused by the input check (so its input was parsed),
+            // with nothing written: not at the customer id, not for the key.
+            using var api = new Api.ApiClient(host.BaseUri);
+            var refused = await api.QueryAsync(LocalHostProcess.AdminKey, StartupWarmUp.RefusedImport, StartupWarmUp.RefusedImportVariables);
+            Assert.Equal([Pipeline.ErrorCodes.BadInput], refused.ErrorCodes);
+            Assert.Contains("given twice", refused.ErrorMessages, StringComparison.Ordinal);
             await AssertNothingLeftAsync(host.TaskHub);
         }
     }
