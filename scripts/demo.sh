@@ -61,7 +61,8 @@ admin_key="demo-admin-$(head -c 18 /dev/urandom | base64 | tr '+/' '-_')"
 Pipeline__Storage__ConnectionString="$storage" Pipeline__AdminKey="$admin_key" \
 Pipeline__Registry__InsecureHosts="$registry" Logging__LogLevel__Default=Warning \
   start_service localhost "$work/localhost.log" dotnet "$localhost_dll" --urls "$API"
-wait_for_http "$API/api/health" 60 localhost
+# Ready once its start-up warm-up has run (503 until then).
+WAIT_FOR_OK=1 wait_for_http "$API/api/health" 60 localhost
 
 echo "== creating a tenant key for customer 'demo'"
 # deploy: the same key also registers the device and adds the instance further down.

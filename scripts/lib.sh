@@ -65,8 +65,11 @@ stop_services() {
 # service that should answer, fails at once, showing its log, if that service has exited.
 wait_for_http() {
   local url=$1 seconds=${2:-30} service=${3:-} i
+  # WAIT_FOR_OK=1: only a 2xx answer counts (a service that answers 503 while starting).
+  local fail=()
+  [[ ${WAIT_FOR_OK:-} == 1 ]] && fail=(-f)
   for i in $(seq 1 $((seconds * 10))); do
-    if curl -s -o /dev/null "$url"; then
+    if curl -s "${fail[@]}" -o /dev/null "$url"; then
       return 0
     fi
     if [[ -n $service ]] && service_exited "$service"; then
