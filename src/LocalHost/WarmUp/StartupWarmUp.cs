@@ -24,12 +24,14 @@ namespace Pipeline.LocalHost.WarmUp;
 /// </summary>
 /// <remarks>
 /// What it does: an import row under a fresh import id; an orchestration shaped like an import
-/// under that id (<see cref="WarmUpOrchestrator"/>), whose copy groups write progress rows and
-/// send random bytes by a layer's streamed path to blobs outside <c>sha256/</c>; meanwhile, through
+/// under that id (<see cref="WarmUpOrchestrator"/>), whose copy groups write progress rows,
+/// resolve an image and read its layer through a registry client from a registry in memory
+/// (<see cref="WarmUpRegistry"/>), and send the layer by a layer's streamed path to blobs outside
+/// <c>sha256/</c>; meanwhile, through
 /// this process's own HTTP endpoint, <c>DM_get_import</c> of that id and a
 /// <c>DM_import_node_service</c> refused by its input check (the same arch twice). Then the
-/// orchestration is purged and the rows and blobs deleted. No registry is contacted; no node
-/// service, version or snapshot is written. A failure, or a run longer than <see cref="Limit"/>,
+/// orchestration is purged and the rows and blobs deleted. No registry is contacted over the
+/// network; no node service, version or snapshot is written. A failure, or a run longer than <see cref="Limit"/>,
 /// is logged and the host is ready anyway.
 /// </remarks>
 public sealed partial class StartupWarmUp(

@@ -134,19 +134,17 @@ public sealed partial class BlobSnapshotStore : IDisposable
     }
 
     /// <summary>
-    /// Sends <paramref name="size"/> random bytes (more than <see cref="TinyBlobBytes"/>) by the
-    /// streamed path a layer takes, verified the same way, to a throwaway blob outside
-    /// <c>sha256/</c>, and deletes it. A process that has just started runs this once so that its
-    /// first import does not compile and initialise that path while a layer waits.
+    /// Sends <paramref name="source"/> by the streamed path a layer takes, verified the same way,
+    /// to a throwaway blob outside <c>sha256/</c> (<c>warmup/&lt;hex&gt;</c>), and deletes it. A process
+    /// that has just started runs this once so that its first import does not compile and
+    /// initialise that path while a layer waits.
     /// </summary>
-    public async Task WarmUpStreamedWriteAsync(int size, CancellationToken cancellationToken)
+    public async Task WarmUpStreamedWriteAsync(Stream source, Descriptor blob, Action<long>? progress, CancellationToken cancellationToken)
     {
-        byte[] bytes = RandomNumberGenerator.GetBytes(Math.Max(size, TinyBlobBytes + 1));
-        var blob = new Descriptor(MediaTypes.OciLayerGzip, Digest.Compute(bytes), bytes.Length);
         var target = _storage.SnapshotUploads.GetBlockBlobClient("warmup/" + blob.Digest.Hex);
         try
         {
-            await WriteStreamedAsync(target, blob, new MemoryStream(bytes, writable: false), progress: null, cancellationToken).ConfigureAwait(false);
+            await WriteStreamedAsync(target, blob, source, progress, cancellationToken).ConfigureAwait(false);
         }
         finally
         {
