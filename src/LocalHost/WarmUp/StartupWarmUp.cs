@@ -124,10 +124,16 @@ public sealed partial class StartupWarmUp(
         }
         finally
         {
-            // Whatever happened above: leave nothing behind.
+            // Whatever happened above: leave nothing behind (the rows even if the purge failed).
             using var cleanUp = new CancellationTokenSource(Limit);
-            await durable.PurgeInstanceAsync(importId, cancellation: cleanUp.Token).ConfigureAwait(false);
-            await imports.DeleteAsync(importId, cleanUp.Token).ConfigureAwait(false);
+            try
+            {
+                await durable.PurgeInstanceAsync(importId, cancellation: cleanUp.Token).ConfigureAwait(false);
+            }
+            finally
+            {
+                await imports.DeleteAsync(importId, cleanUp.Token).ConfigureAwait(false);
+            }
         }
     }
 
