@@ -1,11 +1,12 @@
 # Helpers shared by the scripts: free loopback ports, starting services we stop by PID, calling
 # the GraphQL API, a progress bar, and checking downloaded blobs. Sourced, not run.
 
-# A loopback port nothing listens on.
+# A loopback port nothing listens on, below the kernel's ephemeral range (32768 and up by default),
+# so an outgoing connection of another process cannot take it between this check and the bind.
 free_port() {
   local port
   while :; do
-    port=$(( 20000 + RANDOM % 40000 ))
+    port=$(( 20000 + RANDOM % 12000 ))
     if ! (exec 3<>"/dev/tcp/127.0.0.1/$port") 2>/dev/null; then
       echo "$port"
       return
