@@ -96,7 +96,7 @@ public sealed partial class StartupWarmUp(
         string importId = Ids.NewImportId();
         string nodeServiceId = "ns_" + Guid.NewGuid().ToString("N")[..24];
         var request = new ImportRequest(importId, Customer, nodeServiceId, "warm-up",
-            [new ImportSource("amd64", "localhost/warm-up:latest", null)], ServiceSettings.Empty, null, RolloutPolicy.Default);
+            [new ImportSource("amd64", WarmUpRegistry.ReferenceText, null)], ServiceSettings.Empty, null, RolloutPolicy.Default);
         await imports.CreateAsync(importId, Customer, nodeServiceId, request.Name, cancellationToken).ConfigureAwait(false);
         try
         {
@@ -186,8 +186,8 @@ public sealed partial class StartupWarmUp(
             name = "warm-up",
             image_sources = new[]
             {
-                new { arch = "amd64", image_reference = "localhost/warm-up:latest" },
-                new { arch = "amd64", image_reference = "localhost/warm-up:latest" },
+                new { arch = "amd64", image_reference = WarmUpRegistry.ReferenceText },
+                new { arch = "amd64", image_reference = WarmUpRegistry.ReferenceText },
             },
         },
     };

@@ -16,9 +16,12 @@ namespace Pipeline.LocalHost.WarmUp;
 public sealed class WarmUpRegistry : HttpMessageHandler, IHttpClientFactory
 {
     /// <summary>Where the image is (a name under <c>.invalid</c>, which never resolves).</summary>
-    public static readonly ImageReference Reference = ImageReference.Parse("warm-up.invalid/warm-up:latest");
+    public const string ReferenceText = "warm-up.invalid/warm-up:latest";
 
-    private readonly Dictionary<string, (byte[] Body, string MediaType)> _paths = new(StringComparer.Ordinal);
+    /// <summary><see cref="ReferenceText"/>, parsed.</summary>
+    public static readonly ImageReference Reference = ImageReference.Parse(ReferenceText);
+
+    private readonly Dictionary<string, (byte[] Body, string MediaType, string Digest)> _paths = new(StringComparer.Ordinal);
 
     public WarmUpRegistry(int layerBytes)
     {
@@ -33,10 +36,10 @@ public sealed class WarmUpRegistry : HttpMessageHandler, IHttpClientFactory
         byte[] index = Encoding.UTF8.GetBytes(
             $$$"""{"schemaVersion":2,"mediaType":"{{{MediaTypes.OciIndex}}}","manifests":[{"mediaType":"{{{MediaTypes.OciManifest}}}","digest":"{{{manifestDigest}}}","size":{{{manifest.Length}}},"platform":{"architecture":"amd64","os":"linux"}}]}""");
         string repository = $"/v2/{Reference.Repository}";
-        _paths[$"{repository}/manifests/{Reference.ManifestReference}"] = (index, MediaTypes.OciIndex);
-        _paths[$"{repository}/manifests/{manifestDigest}"] = (manifest, MediaTypes.OciManifest);
-        _paths[$"{repository}/blobs/{configDigest}"] = (config, "application/octet-stream");
-        _paths[$"{repository}/blobs/{layerDigest}"] = (layer, "application/octet-stream");
+        _paths[$"{repository}/manifests/{Reference.ManifestReference}"] = (index, MediaTypes.OciIndex, Digest.Compute(index).ToString());
+        _paths[$"{repository}/manifests/{manifestDigest}"] = (manifest, MediaTypes.OciManifest, manifestDigest.ToString());
+        _paths[$"{repository}/blobs/{configDigest}"] = (config, "application/octet-stream", configDigest.ToString());
+        _paths[$"{repository}/blobs/{layerDigest}"] = (layer, "application/octet-stream", layerDigest.ToString());
     }
 
     public HttpClient CreateClient(string name) => new(this, disposeHandler: false);
@@ -51,7 +54,7 @@ public sealed class WarmUpRegistry : HttpMessageHandler, IHttpClientFactory
         content.Headers.ContentType = new MediaTypeHeaderValue(found.MediaType);
         content.Headers.ContentLength = found.Body.Length;
         var response = new HttpResponseMessage(HttpStatusCode.OK) { Content = content, RequestMessage = request };
-        response.Headers.TryAddWithoutValidation("Docker-Content-Digest", Digest.Compute(found.Body).ToString());
+        response.Headers.TryAddWithoutValidation("Docker-Content-Digest", found.Digest);
         return Task.FromResult(response);
     }
 }
