@@ -13,7 +13,8 @@ namespace Pipeline.Imports;
 public sealed class ImportStore(PipelineStorage storage)
 {
     public const string Table = "imports";
-    private const string MainRow = "import";
+    /// <summary>The row key of an import's own row (status, version, error); its blobs' progress rows sit beside it.</summary>
+    public const string MainRow = "import";
     private const string BlobRowPrefix = "blob:";
 
     public async Task CreateAsync(string importId, string customerId, string nodeServiceId, string name, CancellationToken cancellationToken)
