@@ -15,8 +15,8 @@ namespace Pipeline.Benchmarks.Imports;
 /// <summary>
 /// Import of a ~500 MB single-arch image from the local registry through LocalHost into Azurite,
 /// next to the two limits of this machine measured in the same run on the same bytes: the
-/// registry side (<c>skopeo copy docker://… dir:</c>) and the storage side (a plain SDK upload
-/// with the best block size and parallelism found). Then a re-import of the unchanged image and
+/// registry side (<c>skopeo copy docker://… dir:</c>, again beside each mode's imports) and the
+/// storage side (a plain SDK upload with the best block size and parallelism found). Then a re-import of the unchanged image and
 /// an image sharing all but one layer, with the bytes each fetched from the registry.
 /// Two modes, both by default (<c>--cold</c> or <c>--warm</c> for one): warm imports through a
 /// LocalHost that has run five imports before; cold imports as a new user meets them, each of
@@ -48,20 +48,14 @@ public static class ImportBenchmark
             {
                 // Only the imports, for looking at one change quickly; ratios need the limits.
                 var none = new Limits(double.NaN, double.NaN, "not measured", ("not measured", double.NaN));
-                return await RunColdAsync(args, registry, image, none) ? 0 : 1;
+                return await RunColdAsync(args, registry, image, none, work) ? 0 : 1;
             }
             // Registry side: skopeo copy of the same image (median of three).
             var skopeo = new List<double>();
             for (int i = 0; i < 3; i++)
             {
-                string dir = Path.Combine(work, $"skopeo{i}");
-                var sw = Stopwatch.StartNew();
-                await ProcessRunner.RunAsync("skopeo", ["copy", "--quiet", "--src-tls-verify=false", $"docker://{image.Reference}", $"dir:{dir}"], timeout: TimeSpan.FromMinutes(5));
-                skopeo.Add(sw.Elapsed.TotalSeconds);
-                if (i > 0)
-                {
-                    Directory.Delete(dir, recursive: true);
-                }
+                // The first copy's files are the storage side's input.
+                skopeo.Add(await SkopeoCopyAsync(image, Path.Combine(work, $"skopeo{i}"), keep: i == 0));
             }
             double registrySide = Median(skopeo);
             Console.WriteLine($"  registry limit, skopeo copy docker:// dir: : {registrySide:F2} s (runs {string.Join(", ", skopeo.Select(s => s.ToString("F2")))})");
@@ -119,11 +113,11 @@ public static class ImportBenchmark
             bool completed = true;
             if (warmMode)
             {
-                completed &= await RunWarmAsync(args, registry, image, layers, seed, limits);
+                completed &= await RunWarmAsync(args, registry, image, layers, seed, limits, work);
             }
             if (cold)
             {
-                completed &= await RunColdAsync(args, registry, image, limits);
+                completed &= await RunColdAsync(args, registry, image, limits, work);
             }
             return completed ? 0 : 1;
         }
@@ -131,6 +125,39 @@ public static class ImportBenchmark
         {
             Directory.Delete(work, recursive: true);
         }
+    }
+
+    /// <summary>
+    /// One <c>skopeo copy docker://… dir:</c> of the image, in seconds. The copy's files are deleted
+    /// at once unless <paramref name="keep"/>: left, they would be written back to disk while an
+    /// import that follows waits on its own flushes.
+    /// </summary>
+    private static async Task<double> SkopeoCopyAsync(PushedImage image, string dir, bool keep)
+    {
+        var sw = Stopwatch.StartNew();
+        await ProcessRunner.RunAsync("skopeo", ["copy", "--quiet", "--src-tls-verify=false", $"docker://{image.Reference}", $"dir:{dir}"], timeout: TimeSpan.FromMinutes(5));
+        double seconds = sw.Elapsed.TotalSeconds;
+        if (!keep)
+        {
+            Directory.Delete(dir, recursive: true);
+        }
+        return seconds;
+    }
+
+    /// <summary>
+    /// The registry limit measured again beside the imports of one mode: this machine's speed
+    /// drifts over the minutes a full run takes (skopeo's median moved from 4.10 s at the start of
+    /// one run to 4.64 s in the next, and the imports with it), so each mode's ratio compares
+    /// skopeo and the import of the same minutes. Not with --no-limits, which has no ratio.
+    /// </summary>
+    private static Limits RegistryBeside(Limits limits, string mode, List<double> skopeo)
+    {
+        if (double.IsNaN(limits.Registry) || skopeo.Count == 0)
+        {
+            return limits;
+        }
+        Console.WriteLine($"  registry limit beside the {mode} imports, skopeo copy: {Median(skopeo):F2} s (runs {string.Join(", ", skopeo.Select(s => s.ToString("F2")))}; {limits.Registry:F2} s at the start of this run)");
+        return limits with { Registry = Median(skopeo) };
     }
 
     /// <summary>The two limits measured on the same bytes, and the best staged-block upload for comparison.</summary>
@@ -151,8 +178,9 @@ public static class ImportBenchmark
     /// Three runs, each on a fresh Azurite and a freshly started LocalHost: the first import of
     /// the image, then a re-import of it. Medians are the result.
     /// </summary>
-    private static async Task<bool> RunColdAsync(string[] args, RegistryFixture registry, PushedImage image, Limits limits)
+    private static async Task<bool> RunColdAsync(string[] args, RegistryFixture registry, PushedImage image, Limits limits, string work)
     {
+        var skopeo = new List<double>();
         var firsts = new List<double>();
         var agains = new List<double>();
         var peaks = new List<long>();
@@ -161,6 +189,11 @@ public static class ImportBenchmark
         bool completed = true;
         for (int run = 0; run < 3; run++)
         {
+            // The registry side of this run, just before it (not with --no-limits).
+            if (!double.IsNaN(limits.Registry))
+            {
+                skopeo.Add(await SkopeoCopyAsync(image, Path.Combine(work, $"skopeo-cold{run}"), keep: false));
+            }
             await using var azurite = await AzuriteFixture.StartAsync();
             var started = Stopwatch.StartNew();
             await using var host = await LocalHostProcess.StartAsync(azurite.ConnectionString, registry.Host, extraEnvironment: HostEnvironment(args));
@@ -197,14 +230,14 @@ public static class ImportBenchmark
             }
         }
         double median = Median(firsts), medianAgain = Median(agains);
-        limits.Print("cold", median);
+        RegistryBeside(limits, "cold", skopeo).Print("cold", median);
         Console.WriteLine($"RESULT cold LocalHost peak working set at completion = {MiBMedianAndRuns(peaks)} (target < 150); including the chunk indexing after the commit = {MiBMedianAndRuns(peaksIndexed)}");
         Console.WriteLine($"RESULT cold re-import of the unchanged image = {medianAgain:F2} s = {medianAgain / median:F3} of the first import (target <= 0.05); bytes fetched = {string.Join(", ", fetchedAgain)}");
         return completed;
     }
 
     /// <summary>A LocalHost that has imported before: warm-up imports, then the image, a re-import and an image sharing all but one layer.</summary>
-    private static async Task<bool> RunWarmAsync(string[] args, RegistryFixture registry, PushedImage image, List<LayerSpec> layers, int seed, Limits limits)
+    private static async Task<bool> RunWarmAsync(string[] args, RegistryFixture registry, PushedImage image, List<LayerSpec> layers, int seed, Limits limits, string work)
     {
         // The import itself, through LocalHost's API. Azurite serves blobs, queues and tables
         // from one event loop; in Azure they are separate services, so with --split the
@@ -242,6 +275,13 @@ public static class ImportBenchmark
             warm.Add((await TimeImportAsync(api, imports, key, customer, $"warmup{i}", warmups[i])).Seconds);
         }
         Console.WriteLine($"  {WarmupImports} warm-up imports of 21 MiB images: {string.Join(", ", warm.Select(s => s.ToString("F2")))} s; LocalHost settled after {await WaitUntilSettledAsync(host.Pid):F0} s");
+        // The registry side of this import, just before it.
+        var skopeo = new List<double>();
+        for (int i = 0; i < 3; i++)
+        {
+            skopeo.Add(await SkopeoCopyAsync(image, Path.Combine(work, $"skopeo-warm{i}"), keep: false));
+        }
+        limits = RegistryBeside(limits, "warm", skopeo);
         long baseline = PeakRssBytes(host.Pid);
         var idle = CpuUse.Start(azurite.Pid, host.Pid, registry.Pid);
         await Task.Delay(TimeSpan.FromSeconds(5));
