@@ -335,7 +335,7 @@ public static class ImportBenchmark
     /// itself: each poll is a GraphQL request to LocalHost and a table query to Azurite, whose
     /// single event loop also takes the layers. Six cold imports polled that often committed
     /// their version 0.5 s later (median, LocalHost's log) than six polled once a second, in the
-    /// same hour, and Azurite spent 0.24 s more CPU on each.
+    /// same hour, and Azurite spent 0.2-0.3 s more CPU on each.
     /// </summary>
     private static async Task<ImportTiming> TimeImportAsync(ApiClient api, TableClient imports, string key, string customer, string name, string reference)
     {
