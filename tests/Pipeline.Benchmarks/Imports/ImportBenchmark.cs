@@ -88,7 +88,7 @@ public static class ImportBenchmark
                     await using var fresh = await AzuriteFixture.StartAsync();
                     var container = new BlobContainerClient(fresh.ConnectionString, "upload");
                     await container.CreateAsync();
-                    double cpu0 = CpuSeconds(fresh.Pid);
+                    double cpu0 = ProcFs.CpuSeconds(fresh.Pid);
                     var sw = Stopwatch.StartNew();
                     await Task.WhenAll(files.Select(async f =>
                     {
@@ -100,7 +100,7 @@ public static class ImportBenchmark
                         });
                     }));
                     times.Add(sw.Elapsed.TotalSeconds);
-                    cpu.Add(CpuSeconds(fresh.Pid) - cpu0);
+                    cpu.Add(ProcFs.CpuSeconds(fresh.Pid) - cpu0);
                 }
                 storageRuns.Add((config, Median(times)));
                 Console.WriteLine($"  storage limit candidate, SDK upload {config}: {Median(times):F2} s{(runs > 1 ? $" median (runs {string.Join(", ", times.Select(t => t.ToString("F2")))})" : "")} (Azurite CPU {string.Join(", ", cpu.Select(c => c.ToString("F2")))} s)");
@@ -202,7 +202,7 @@ public static class ImportBenchmark
             string customer = "bench";
             string key = await api.CreateKeyAsync(LocalHostProcess.AdminKey, customer, "import", "read");
             var imports = new TableClient(azurite.ConnectionString, ImportStore.Table);
-            long before = PeakRssBytes(host.Pid);
+            long before = ProcFs.PeakResidentBytes(host.Pid);
             ImportTiming first;
             (string Cpu, long HostPeak) atCompletion;
             using (var sampler = ProcessSampler.Start(azurite.Pid, host.Pid, registry.Pid))
@@ -213,7 +213,7 @@ public static class ImportBenchmark
             // The import reads completed at its commit; its orchestration then indexes the layers
             // for chunk deltas. The re-import waits for that to end, and so does the second peak.
             double settled = await WaitUntilSettledAsync(host.Pid);
-            long peakIndexed = PeakRssBytes(host.Pid);
+            long peakIndexed = ProcFs.PeakResidentBytes(host.Pid);
             var again = await TimeImportAsync(api, imports, key, customer, "big", image.Reference);
             long bytesAgain = again.Import["progress"]!["bytes_fetched"]!.GetValue<long>();
             completed &= first.Import["status"]!.GetValue<string>() == "completed" && again.Import["status"]!.GetValue<string>() == "completed";
@@ -282,7 +282,7 @@ public static class ImportBenchmark
             skopeo.Add(await SkopeoCopyAsync(image, Path.Combine(work, $"skopeo-warm{i}"), keep: false));
         }
         limits = RegistryBeside(limits, "warm", skopeo);
-        long baseline = PeakRssBytes(host.Pid);
+        long baseline = ProcFs.PeakResidentBytes(host.Pid);
         var idle = CpuUse.Start(azurite.Pid, host.Pid, registry.Pid);
         await Task.Delay(TimeSpan.FromSeconds(5));
         Console.WriteLine($"  idle for 5 s before the import, CPU s: {idle.Stop()}");
@@ -370,9 +370,9 @@ public static class ImportBenchmark
         var waited = Stopwatch.StartNew();
         while (waited.Elapsed < TimeSpan.FromSeconds(60))
         {
-            double before = CpuSeconds(pid);
+            double before = ProcFs.CpuSeconds(pid);
             await Task.Delay(TimeSpan.FromSeconds(1));
-            if (CpuSeconds(pid) - before < 0.1)
+            if (ProcFs.CpuSeconds(pid) - before < 0.1)
             {
                 break;
             }
@@ -380,24 +380,25 @@ public static class ImportBenchmark
         return waited.Elapsed.TotalSeconds;
     }
 
-    /// <summary>User plus system CPU time a process has used.</summary>
-    private static double CpuSeconds(int pid)
-    {
-        using var process = Process.GetProcessById(pid);
-        return process.TotalProcessorTime.TotalSeconds;
-    }
+    /// <summary>The processes whose CPU an import's figures show; LocalHost is the second.</summary>
+    private static (string Name, int Pid)[] Watched(int azurite, int host, int registry) =>
+        [("Azurite", azurite), ("LocalHost", host), ("registry", registry), ("this benchmark", Environment.ProcessId)];
 
     /// <summary>CPU used by Azurite, LocalHost, the registry and this process over an interval.</summary>
     private sealed class CpuUse
     {
-        private readonly (string Name, int Pid, double Start)[] _processes;
+        private readonly (string Name, int Pid)[] _processes;
+        private readonly double[] _start;
 
-        private CpuUse((string, int, double)[] processes) => _processes = processes;
+        private CpuUse((string Name, int Pid)[] processes)
+        {
+            _processes = processes;
+            _start = processes.Select(p => ProcFs.CpuSeconds(p.Pid)).ToArray();
+        }
 
-        public static CpuUse Start(int azurite, int host, int registry) =>
-            new([("Azurite", azurite, CpuSeconds(azurite)), ("LocalHost", host, CpuSeconds(host)), ("registry", registry, CpuSeconds(registry)), ("this benchmark", Environment.ProcessId, CpuSeconds(Environment.ProcessId))]);
+        public static CpuUse Start(int azurite, int host, int registry) => new(Watched(azurite, host, registry));
 
-        public string Stop() => string.Join(", ", _processes.Select(p => $"{p.Name} {CpuSeconds(p.Pid) - p.Start:F2}"));
+        public string Stop() => string.Join(", ", _processes.Select((p, i) => $"{p.Name} {ProcFs.CpuSeconds(p.Pid) - _start[i]:F2}"));
     }
 
     /// <summary>
@@ -415,7 +416,7 @@ public static class ImportBenchmark
 
         private ProcessSampler(int azurite, int host, int registry)
         {
-            _processes = [("Azurite", azurite), ("LocalHost", host), ("registry", registry), ("this benchmark", Environment.ProcessId)];
+            _processes = Watched(azurite, host, registry);
             Sample();
             // A thread of its own that sleeps between samples: woken by the thread pool's timer
             // instead, this process spent about 0.6 ms of CPU a wake-up, spinning for more work.
@@ -503,13 +504,6 @@ public static class ImportBenchmark
             int n = RandomAccess.Read(handle, buffer, 0);
             return Encoding.ASCII.GetString(buffer, 0, n);
         }
-    }
-
-    /// <summary>The process's peak working set (its peak resident set, VmHWM, on Linux).</summary>
-    private static long PeakRssBytes(int pid)
-    {
-        using var process = Process.GetProcessById(pid);
-        return process.PeakWorkingSet64;
     }
 
     /// <summary>

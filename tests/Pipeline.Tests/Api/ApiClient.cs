@@ -87,10 +87,10 @@ public sealed class ApiClient(Uri baseUri) : IDisposable
         }).ToArray());
 
     /// <summary>Starts an import and waits for it to end; returns the final <c>Import</c>.</summary>
-    public async Task<JsonElement> ImportAndWaitAsync(string key, string customerId, JsonObject nodeServiceInput, TimeSpan? timeout = null, TimeSpan? pollInterval = null)
+    public async Task<JsonElement> ImportAndWaitAsync(string key, string customerId, JsonObject nodeServiceInput, TimeSpan? timeout = null)
     {
         var started = (await ImportAsync(key, customerId, nodeServiceInput)).Ok().GetProperty("DM_import_node_service");
-        return await WaitForImportAsync(key, started.GetProperty("import_id").GetString()!, timeout ?? TimeSpan.FromMinutes(2), pollInterval: pollInterval);
+        return await WaitForImportAsync(key, started.GetProperty("import_id").GetString()!, timeout ?? TimeSpan.FromMinutes(2));
     }
 
     public Task<GraphQLAnswer> GetImportAsync(string key, string importId) =>
